@@ -1,0 +1,85 @@
+"""Sparse user × item matrices and the prepared :class:`Split` (train/val/test CSR)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from infrec.paths import atomic_path
+
+
+def csr_from_pairs(users: np.ndarray, items: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """Binary float32 CSR with a 1 at every (user, item) pair; duplicates collapse to 1."""
+    m = sp.csr_matrix(
+        (np.ones(len(users), np.float32), (users.astype(np.int64), items.astype(np.int64))),
+        shape=shape,
+    )
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    m.sort_indices()
+    return m
+
+
+def dense_rows(
+    m: sp.csr_matrix | np.ndarray, rows: np.ndarray | slice, dtype=np.float32
+) -> np.ndarray:
+    """Rows of a sparse or dense matrix as a dense C-contiguous array of ``dtype``."""
+    block = m[rows]
+    if sp.issparse(block):
+        return block.toarray().astype(dtype, copy=False)
+    return np.ascontiguousarray(block, dtype=dtype)
+
+
+@dataclass(frozen=True)
+class Split:
+    """A prepared dataset: per-user train/validation/test interactions over the same index space."""
+
+    train: sp.csr_matrix
+    val: sp.csr_matrix
+    test: sp.csr_matrix
+    name: str = ""
+    key: str = ""
+
+    @property
+    def n_users(self) -> int:
+        return self.train.shape[0]
+
+    @property
+    def n_items(self) -> int:
+        return self.train.shape[1]
+
+    @property
+    def item_counts(self) -> np.ndarray:
+        """Train interactions per item (the ``n_i`` of the PSP propensities)."""
+        return np.bincount(self.train.indices, minlength=self.n_items).astype(np.int64)
+
+    def describe(self) -> str:
+        return (
+            f"{self.name}: {self.n_users:,} users, {self.n_items:,} items; "
+            f"{self.train.nnz:,} train / {self.val.nnz:,} val / {self.test.nnz:,} test interactions"
+        )
+
+    def save(self, path: Path) -> None:
+        """Write atomically as one ``.npz`` (CSR components of the three parts)."""
+        arrays: dict[str, np.ndarray] = {"shape": np.asarray(self.train.shape, np.int64)}
+        for part in ("train", "val", "test"):
+            m = getattr(self, part)
+            arrays[f"{part}_indptr"] = m.indptr
+            arrays[f"{part}_indices"] = m.indices
+        with atomic_path(Path(path)) as tmp, tmp.open("wb") as f:
+            np.savez(f, name=np.asarray(self.name), key=np.asarray(self.key), **arrays)
+
+    @classmethod
+    def load(cls, path: Path) -> Split:
+        with np.load(path) as z:
+            shape = tuple(int(s) for s in z["shape"])
+            parts = {}
+            for part in ("train", "val", "test"):
+                indices = z[f"{part}_indices"]
+                parts[part] = sp.csr_matrix(
+                    (np.ones(len(indices), np.float32), indices, z[f"{part}_indptr"]), shape=shape
+                )
+            return cls(**parts, name=str(z["name"]), key=str(z["key"]))

@@ -1,0 +1,208 @@
+"""Full-ranking metrics, streamed over blocks of users (reference-compatible with the paper's code).
+
+For each user with at least one target, items in the user's *context* (the model input: train at
+validation time, train + validation at test time) are masked, all other items are ranked, and:
+
+- ``hr@k``     = hits in the top k / min(k, |targets|)   (the paper's "HR", a truncated recall)
+- ``recall@k`` = hits in the top k / |targets|
+- ``ndcg@k``   = Σ_hits 1/log2(rank + 2) / ideal DCG over min(k, |targets|) positions
+- ``psp@k``    = [Σ_hits w_i / min(k, |targets|)] / [Σ of the min(k, |targets|) largest w_i over
+  targets], with Jain et al. propensity weights (:func:`psp_weights`)
+- ``auc``      = one pooled Mann–Whitney AUC over every user's (target, negative) score pairs, where
+  each user's 50 negatives are distinct random items the user never interacted with.
+
+Users without targets are left out of the averages and counted in ``n_users_skipped``. Memory is
+bounded by ``block_users × n_items``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.stats import rankdata
+
+from infrec.errors import InfrecError
+
+log = logging.getLogger(__name__)
+
+PSP_A, PSP_B = 0.55, 1.5
+
+
+def psp_weights(item_counts: np.ndarray, a: float = PSP_A, b: float = PSP_B) -> np.ndarray:
+    """Inverse propensities ``w_i = 1 + C (n_i + B)^(−A)``, ``C = (ln N − 1)(B + 1)^A``."""
+    counts = np.asarray(item_counts, np.float64)
+    n = max(float(counts.sum()), 1.0)
+    c = (np.log(n) - 1.0) * (b + 1.0) ** a
+    return 1.0 + c * np.power(counts + b, -a)
+
+
+def check_ks(ks: Sequence[int], n_items: int) -> list[int]:
+    """Cut-offs as sorted ints; each must be in [1, n_items]."""
+    values = sorted({int(k) for k in ks})
+    if not values:
+        raise InfrecError("eval.ks is empty; give cut-offs such as [10, 100]")
+    if values[0] < 1 or values[-1] > n_items:
+        raise InfrecError(
+            f"eval.ks={values}: every k must be between 1 and the item count ({n_items}); "
+            "lower the largest k"
+        )
+    return values
+
+
+def _block_rows(m: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row position within the block, column) of every nonzero of ``m[rows]``."""
+    sub = m[rows]
+    return np.repeat(np.arange(len(rows)), np.diff(sub.indptr)), sub.indices
+
+
+def _sample_negatives(
+    known: sp.csr_matrix, rows: np.ndarray, n_items: int, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` distinct random never-interacted items per user, and which of them are valid."""
+    keys = rng.random((len(rows), n_items), dtype=np.float32)
+    keys[_block_rows(known, rows)] = np.inf
+    n = min(n, n_items)
+    picked = np.argpartition(keys, n - 1, axis=1)[:, :n]
+    valid = np.isfinite(np.take_along_axis(keys, picked, axis=1))
+    return picked, valid
+
+
+def _top_weight_sums(target: np.ndarray, weights: np.ndarray, kmax: int) -> np.ndarray:
+    """Per user, cumulative sums of its largest target weights (the PSP ideal), kmax columns."""
+    target_w = np.where(target, weights[None, :], 0.0)
+    if kmax < target.shape[1]:
+        target_w = -np.partition(-target_w, kmax - 1, axis=1)[:, :kmax]
+    return np.cumsum(-np.sort(-target_w, axis=1), axis=1)
+
+
+def pooled_auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    """Mann–Whitney AUC of positive vs negative scores (ties count one half)."""
+    if len(pos) == 0 or len(neg) == 0:
+        return float("nan")
+    ranks = rankdata(np.concatenate([pos, neg]))
+    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+@dataclass
+class EvalTask:
+    """Everything about an evaluation that does not depend on the model, computed once.
+
+    ``context`` rows are the model input and are masked; ``targets`` are what must be found;
+    ``known`` (every interaction of a user) excludes AUC negatives. Reused across a λ grid.
+    """
+
+    context: sp.csr_matrix
+    targets: sp.csr_matrix
+    users: np.ndarray
+    ks: list[int]
+    weights: np.ndarray
+    negatives: np.ndarray
+    negatives_valid: np.ndarray
+    ideal_psp: np.ndarray
+    block_users: int
+
+    @classmethod
+    def build(
+        cls,
+        context: sp.csr_matrix,
+        targets: sp.csr_matrix,
+        known: sp.csr_matrix,
+        item_weights: np.ndarray,
+        *,
+        ks: Sequence[int] = (10, 100),
+        n_negatives: int = 50,
+        seed: int = 0,
+        block_users: int = 2048,
+    ) -> EvalTask:
+        n_items = targets.shape[1]
+        ks = check_ks(ks, n_items)
+        if int(n_negatives) < 1:
+            raise InfrecError(f"eval.n_negatives={n_negatives}: must be ≥ 1")
+        if int(block_users) < 1:
+            raise InfrecError(f"eval.block_users={block_users}: must be ≥ 1")
+        users = np.flatnonzero(np.diff(targets.indptr) > 0)
+        weights = np.asarray(item_weights, np.float64)
+        rng = np.random.default_rng(seed)
+        negs, valids, ideals = [], [], []
+        for start in range(0, len(users), block_users):
+            rows = users[start : start + block_users]
+            neg, valid = _sample_negatives(known, rows, n_items, int(n_negatives), rng)
+            negs.append(neg)
+            valids.append(valid)
+            ideals.append(_top_weight_sums(_dense_bool(targets, rows), weights, ks[-1]))
+        n_neg = min(int(n_negatives), n_items)
+        return cls(
+            context=context.tocsr(),
+            targets=targets.tocsr(),
+            users=users,
+            ks=ks,
+            weights=weights,
+            negatives=np.concatenate(negs) if negs else np.zeros((0, n_neg), np.int64),
+            negatives_valid=np.concatenate(valids) if valids else np.zeros((0, n_neg), bool),
+            ideal_psp=np.concatenate(ideals) if ideals else np.zeros((0, ks[-1])),
+            block_users=int(block_users),
+        )
+
+
+def _dense_bool(m: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
+    out = np.zeros((len(rows), m.shape[1]), bool)
+    out[_block_rows(m, rows)] = True
+    return out
+
+
+def evaluate(score_fn: Callable[[np.ndarray], np.ndarray], task: EvalTask) -> dict[str, float]:
+    """Metrics of ``score_fn`` on an :class:`EvalTask` (see the module docstring)."""
+    n_users, n_items = task.targets.shape
+    ks, kmax = task.ks, task.ks[-1]
+    discounts = 1.0 / np.log2(np.arange(kmax) + 2.0)
+    ideal = np.cumsum(discounts)
+    sums = {f"{m}@{k}": 0.0 for m in ("hr", "recall", "ndcg", "psp") for k in ks}
+    pos_scores, neg_scores = [], []
+    for start in range(0, len(task.users), task.block_users):
+        block = slice(start, start + task.block_users)
+        rows = task.users[block]
+        scores = np.array(score_fn(rows), copy=True)
+        if scores.shape != (len(rows), n_items):
+            raise InfrecError(
+                f"model returned scores of shape {scores.shape}, expected {(len(rows), n_items)}"
+            )
+        if not np.all(np.isfinite(scores)):
+            raise InfrecError("model returned non-finite scores; check the support matrix and λ")
+        target = _dense_bool(task.targets, rows)
+        pos_scores.append(scores[target])
+        neg = np.take_along_axis(scores, task.negatives[block], axis=1)
+        neg_scores.append(neg[task.negatives_valid[block]])
+
+        scores[_block_rows(task.context, rows)] = -np.inf
+        top = np.argpartition(-scores, kmax - 1, axis=1)[:, :kmax]
+        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        hits = np.take_along_axis(target, top, axis=1)
+        n_t = target.sum(1)
+        hit_n = np.cumsum(hits, axis=1)
+        hit_w = np.cumsum(hits * task.weights[top], axis=1)
+        hit_dcg = np.cumsum(hits * discounts[None, :], axis=1)
+        best_w = task.ideal_psp[block]
+        for k in ks:
+            denom = np.minimum(k, n_t)
+            sums[f"hr@{k}"] += float(np.sum(hit_n[:, k - 1] / denom))
+            sums[f"recall@{k}"] += float(np.sum(hit_n[:, k - 1] / n_t))
+            sums[f"ndcg@{k}"] += float(np.sum(hit_dcg[:, k - 1] / ideal[denom - 1]))
+            psp = (hit_w[:, k - 1] / denom) / best_w[np.arange(len(rows)), denom - 1]
+            sums[f"psp@{k}"] += float(np.sum(psp))
+        log.debug(
+            "evaluated %d/%d users", min(start + task.block_users, len(task.users)), len(task.users)
+        )
+    n_eval = len(task.users)
+    metrics = {key: (value / n_eval if n_eval else float("nan")) for key, value in sums.items()}
+    metrics["auc"] = pooled_auc(
+        np.concatenate(pos_scores) if pos_scores else np.zeros(0),
+        np.concatenate(neg_scores) if neg_scores else np.zeros(0),
+    )
+    metrics["n_users"] = float(n_eval)
+    metrics["n_users_skipped"] = float(n_users - n_eval)
+    return metrics

@@ -1,0 +1,55 @@
+"""The model protocol: ``candidates(support)`` yields one fitted model per hyper-parameter setting.
+
+Models that share work across settings (∞-AE's kernel, EASE's Gram matrix) compute it once and
+yield a cheap solve per setting; the caller keeps the one that validates best. A fitted model
+turns a *context* matrix (each user's own history: train rows at validation time, train +
+validation rows at test time) into a function scoring a block of users over all items.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from infrec.errors import InfrecError
+
+ScoreFn = Callable[[np.ndarray], np.ndarray]
+"""Scores (users × items, float) for an array of user indices."""
+
+
+class Fitted(ABC):
+    """A model fitted on one support with one hyper-parameter setting."""
+
+    fit_seconds: float = 0.0
+
+    @abstractmethod
+    def scorer(self, context: sp.csr_matrix) -> ScoreFn:
+        """Score users from rows of ``context`` (their history, also masked by the evaluator)."""
+
+
+class Model(ABC):
+    """A recommender family with a hyper-parameter grid chosen on validation."""
+
+    name: str = "model"
+
+    @abstractmethod
+    def candidates(self, support: sp.csr_matrix | np.ndarray) -> Iterator[tuple[dict, Fitted]]:
+        """Yield ``(hyper-parameters, fitted)`` for every setting of the grid."""
+
+
+MODELS = {"infinite_ae": "InfiniteAE", "ease": "EASE"}
+
+
+def build_model(cfg: Any, dtype: str = "float32") -> Model:
+    """Instantiate ``infrec.models.<cfg.name>`` from its config (every key but ``name``)."""
+    name = str(cfg.get("name"))
+    if name not in MODELS:
+        raise InfrecError(f"model.name={name!r}: unknown model; choose one of {sorted(MODELS)}")
+    module = importlib.import_module(f"infrec.models.{name}")
+    options = {k: v for k, v in dict(cfg).items() if k != "name"}
+    return getattr(module, MODELS[name])(dtype=dtype, **options)

@@ -1,0 +1,63 @@
+"""EASE (Steck, 2019): a closed-form item-item linear autoencoder with a zero diagonal.
+
+``P = (XᵀX + λI)⁻¹``, ``B = −P / diag(P)`` column-wise with ``diag(B) = 0``; scores are ``C B``.
+λ is absolute (as in the EASE paper). The Gram matrix is computed once for the λ grid; real-valued
+support rows (e.g. Distill-CF output) are used as they are. Memory: two items × items matrices.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from infrec.data.matrix import dense_rows
+from infrec.linalg import Array, asarray, check_lambdas, cho_solve, gram, matmul, stable_cholesky
+from infrec.models.base import Fitted, Model, ScoreFn
+from infrec.numerics import resolve_dtype
+
+
+def ease_weights(item_gram: Array, lam: float) -> Array:
+    """The EASE item-item matrix ``B`` for an item Gram matrix and an absolute λ."""
+    scale = max(float(item_gram.trace()) / item_gram.shape[0], 1e-12)
+    chol, _ = stable_cholesky(item_gram, lam, scale)
+    p = np.asarray(cho_solve(chol, np.eye(item_gram.shape[0], dtype=item_gram.dtype)))
+    b = -p / np.diagonal(p)[None, :]
+    np.fill_diagonal(b, 0.0)
+    return asarray(b, item_gram.dtype)
+
+
+class EASEFitted(Fitted):
+    def __init__(self, weights: Array):
+        self.weights = weights
+
+    def scorer(self, context: sp.csr_matrix) -> ScoreFn:
+        w = self.weights
+        return lambda rows: np.asarray(
+            matmul(asarray(dense_rows(context, rows, w.dtype), w.dtype), w)
+        )
+
+
+class EASE(Model):
+    name = "ease"
+
+    def __init__(
+        self,
+        lambdas: Sequence[float] = (1.0, 10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0),
+        dtype: str = "float32",
+    ):
+        self.lambdas = check_lambdas(lambdas)
+        self.dtype = resolve_dtype(dtype)
+
+    def candidates(self, support: sp.csr_matrix | np.ndarray) -> Iterator[tuple[dict, EASEFitted]]:
+        start = time.perf_counter()
+        x = asarray(dense_rows(support, slice(None), self.dtype), self.dtype)
+        item_gram = gram(x.T)
+        gram_s = time.perf_counter() - start
+        for lam in self.lambdas:
+            t0 = time.perf_counter()
+            fitted = EASEFitted(ease_weights(item_gram, lam))
+            fitted.fit_seconds = gram_s + time.perf_counter() - t0
+            yield {"lambda": lam}, fitted

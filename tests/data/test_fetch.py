@@ -1,0 +1,62 @@
+import hashlib
+import io
+import zipfile
+
+import pytest
+from omegaconf import OmegaConf
+
+from infrec.data.fetch import fetch_dataset, fetch_file, sha256_file
+from infrec.errors import InfrecError
+from infrec.paths import config_dir
+
+
+def test_ml100k_is_pinned(ml100k_dir):
+    spec = OmegaConf.load(config_dir() / "dataset" / "ml-100k.yaml").files[0]
+    assert sha256_file(ml100k_dir / "ml-100k.inter") == spec.sha256
+
+
+def test_zip_member_with_header_and_checksum(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("ml/u.data", "1\t2\t3\t4\n")
+    (tmp_path / "a.zip").write_bytes(buf.getvalue())
+    expected = hashlib.sha256(b"user_id:token\titem_id:token\n1\t2\t3\t4\n").hexdigest()
+    spec = OmegaConf.create(
+        {
+            "name": "x.inter",
+            "sha256": expected,
+            "sources": [
+                {"url": "http://127.0.0.1:9/unreachable.zip", "member": "ml/u.data"},
+                {
+                    "url": (tmp_path / "a.zip").as_uri(),
+                    "member": "ml/u.data",
+                    "header": "user_id:token\titem_id:token",
+                },
+            ],
+        }
+    )
+    out = fetch_file(spec, tmp_path / "data")
+    assert sha256_file(out) == expected
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["x.inter"]
+
+
+def test_checksum_mismatch_writes_nothing(tmp_path):
+    (tmp_path / "f.txt").write_text("hello\n")
+    spec = OmegaConf.create(
+        {"name": "f.txt", "sha256": "0" * 64, "sources": [{"url": (tmp_path / "f.txt").as_uri()}]}
+    )
+    with pytest.raises(InfrecError, match=r"could not fetch .*sha256 .* != pinned 0000"):
+        fetch_file(spec, tmp_path / "data")
+    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())
+
+
+def test_existing_file_with_wrong_checksum(tmp_path):
+    (tmp_path / "f.txt").write_text("changed\n")
+    spec = OmegaConf.create({"name": "f.txt", "sha256": "0" * 64, "sources": []})
+    with pytest.raises(InfrecError, match="does not match the pinned"):
+        fetch_file(spec, tmp_path)
+
+
+def test_dataset_without_public_source():
+    with pytest.raises(InfrecError, match="no public source"):
+        fetch_dataset(OmegaConf.create({"name": "netflix", "path": "x"}))

@@ -1,0 +1,117 @@
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from infrec.data.matrix import Split
+from infrec.data.prepare import build_split, prepare, split_labels
+from infrec.data.readers import Interactions
+from infrec.errors import InfrecError
+from tests.conftest import PAPER_SPLIT, need
+
+PAPER = OmegaConf.create(
+    {
+        "rating_threshold": None,
+        "min_user_interactions": 3,
+        "train_frac": 0.8,
+        "val_frac": 0.1,
+        "seed": 42,
+    }
+)
+
+
+def test_split_labels_follow_the_paper_rule():
+    sizes = np.array([3, 4, 10, 11, 57])
+    users = np.repeat(np.arange(len(sizes)), sizes)
+    labels = split_labels(users, np.random.default_rng(0), 0.8, 0.1)
+    for u, n in enumerate(sizes):
+        lab = labels[users == u]
+        first, second = int(0.8 * n), int(0.9 * n)
+        # the forced test item comes out of the train share
+        assert (lab == 0).sum() == first - 1
+        assert (lab == 1).sum() == second - first
+        assert (lab == 2).sum() == n - second + 1
+
+
+def test_split_is_seeded():
+    users = np.repeat(np.arange(50), 20)
+    a = split_labels(users, np.random.default_rng(1), 0.8, 0.1)
+    b = split_labels(users, np.random.default_rng(1), 0.8, 0.1)
+    c = split_labels(users, np.random.default_rng(2), 0.8, 0.1)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def make(users, items, ratings=None):
+    return Interactions(
+        np.asarray(users),
+        np.asarray(items),
+        None if ratings is None else np.asarray(ratings, np.float32),
+    )
+
+
+def test_dedup_filter_reindex():
+    # user 7 has 2 unique items (dropped); user 3 has a duplicate pair; items re-indexed sorted
+    inter = make([3, 3, 3, 3, 7, 7, 9, 9, 9], [50, 50, 20, 40, 20, 30, 40, 60, 20])
+    split = build_split(inter, PAPER)
+    assert split.n_users == 2  # users 3 and 9
+    assert split.n_items == 4  # items 20, 40, 50, 60 (30 belonged to the dropped user)
+    total = split.train + split.val + split.test
+    assert total.nnz == 6 and total.max() == 1
+    assert total[0].indices.tolist() == [0, 1, 2]  # user 3: 20, 40, 50
+    assert total[1].indices.tolist() == [0, 1, 3]  # user 9: 20, 40, 60
+    assert (split.train.multiply(split.val)).nnz == 0
+    assert (split.train.multiply(split.test)).nnz == 0
+
+
+def test_rating_threshold():
+    inter = make([1, 1, 1, 1, 2, 2, 2], [1, 2, 3, 4, 1, 2, 3], [5, 4, 4, 1, 5, 2, 1])
+    split = build_split(inter, OmegaConf.merge(PAPER, {"rating_threshold": 4}))
+    assert split.n_users == 1 and (split.train + split.val + split.test).nnz == 3
+
+
+def test_threshold_without_ratings():
+    with pytest.raises(InfrecError, match="no rating column"):
+        build_split(make([1, 1, 1], [1, 2, 3]), OmegaConf.merge(PAPER, {"rating_threshold": 4}))
+
+
+def test_empty_after_filtering():
+    with pytest.raises(InfrecError, match="empty after filtering.*min_user_interactions=3"):
+        build_split(make([1, 1, 2], [1, 2, 3]), PAPER, name="toy")
+
+
+def test_prepare_caches_and_reuses(tmp_path):
+    raw = tmp_path / "r.csv"
+    rows = [f"{u},{i},5" for u in range(20) for i in range(u % 5, u % 5 + 6)]
+    raw.write_text("\n".join(rows) + "\n")
+    cfg = OmegaConf.merge(
+        PAPER, {"name": "toy", "format": "delimited", "path": str(raw), "sep": ","}
+    )
+    first = prepare(cfg, cache_dir=tmp_path / "cache")
+    cached = list((tmp_path / "cache").glob("toy-*.npz"))
+    assert len(cached) == 1
+    again = Split.load(cached[0])
+    assert (again.train != first.train).nnz == 0 and again.key == first.key
+    other = prepare(OmegaConf.merge(cfg, {"seed": 7}), cache_dir=tmp_path / "cache")
+    assert other.key != first.key and len(list((tmp_path / "cache").glob("*.npz"))) == 2
+
+
+def test_prepare_bad_input_writes_nothing(tmp_path):
+    raw = tmp_path / "r.csv"
+    raw.write_text("1,2,5\n1,x,5\n")
+    cfg = OmegaConf.merge(PAPER, {"name": "toy", "format": "delimited", "path": str(raw)})
+    with pytest.raises(InfrecError, match="r.csv:2"):
+        prepare(cfg, cache_dir=tmp_path / "cache")
+    assert not any((tmp_path / "cache").glob("*")) if (tmp_path / "cache").exists() else True
+    missing = OmegaConf.merge(cfg, {"path": str(tmp_path / "none.csv")})
+    with pytest.raises(InfrecError, match="none.csv: not found for dataset 'toy'"):
+        prepare(missing, cache_dir=tmp_path / "cache")
+
+
+def test_paper_split_as_published(tmp_path):
+    need(PAPER_SPLIT)
+    cfg = OmegaConf.merge(
+        PAPER, {"name": "ml-1m-paper", "format": "paper_split", "path": str(PAPER_SPLIT)}
+    )
+    split = prepare(cfg, cache_dir=tmp_path)
+    assert (split.n_users, split.n_items) == (6040, 3706)
+    assert (split.train.nnz, split.val.nnz, split.test.nnz) == (791_718, 99_692, 108_799)
+    assert split.item_counts.sum() == 791_718

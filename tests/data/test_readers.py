@@ -1,0 +1,109 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from infrec.data.readers import (
+    get_reader,
+    read_atomic,
+    read_delimited,
+    read_movielens_100k,
+    read_movielens_dat,
+    read_paper_split,
+)
+from infrec.errors import InfrecError
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_movielens_dat(tmp_path):
+    p = write(tmp_path, "ratings.dat", "1::10::5::978300760\n1::20::3::978302109\n2::10::4::1\n")
+    inter = read_movielens_dat(p)
+    assert inter.users.tolist() == [1, 1, 2]
+    assert inter.items.tolist() == [10, 20, 10]
+    assert inter.ratings.tolist() == [5.0, 3.0, 4.0]
+    assert inter.timestamps.tolist() == [978300760, 978302109, 1]
+
+
+def test_movielens_100k_tab(tmp_path):
+    p = write(tmp_path, "u.data", "196\t242\t3\t881250949\n186\t302\t3\t891717742\n")
+    inter = read_movielens_100k(p)
+    assert inter.users.tolist() == [196, 186] and inter.items.tolist() == [242, 302]
+
+
+def test_atomic_header_order(tmp_path):
+    p = write(
+        tmp_path,
+        "x.inter",
+        "item_id:token\ttimestamp:float\tuser_id:token\trating:float\n7\t1\t3\t4\n8\t2\t3\t5\n",
+    )
+    inter = read_atomic(p)
+    assert inter.users.tolist() == [3, 3]
+    assert inter.items.tolist() == [7, 8]
+    assert inter.ratings.tolist() == [4.0, 5.0]
+
+
+def test_atomic_missing_user_field(tmp_path):
+    p = write(tmp_path, "x.inter", "item_id:token\trating:float\n1\t2\n")
+    with pytest.raises(InfrecError, match=r"x.inter:1: .*user_id"):
+        read_atomic(p)
+
+
+def test_delimited_amazon_style_string_ids(tmp_path):
+    p = write(tmp_path, "r.csv", "B00X,A1B2,5.0,1400000000\nB00Y,A1B2,4.0,1400000001\n")
+    inter = read_delimited(p, sep=",", columns={"user": 1, "item": 0, "rating": 2}, string_ids=True)
+    assert inter.users.tolist() == ["A1B2", "A1B2"]
+    assert inter.items.tolist() == ["B00X", "B00Y"]
+
+
+def test_non_numeric_id_names_file_and_line(tmp_path):
+    p = write(tmp_path, "r.csv", "user,item,rating\n1,2,5\n3,abc,4\n")
+    with pytest.raises(InfrecError, match=r"r.csv:3: non-numeric item id 'abc'.*string_ids"):
+        read_delimited(p, header=True)
+
+
+def test_non_numeric_rating(tmp_path):
+    p = write(tmp_path, "r.csv", "1,2,5\n3,4,good\n")
+    with pytest.raises(InfrecError, match=r"r.csv:2: non-numeric rating 'good'"):
+        read_delimited(p)
+
+
+def test_too_few_fields(tmp_path):
+    p = write(tmp_path, "r.csv", "1,2,5\n3\n")
+    with pytest.raises(InfrecError, match=r"r.csv:2: expected at least 3 fields"):
+        read_delimited(p)
+
+
+def test_missing_column_key(tmp_path):
+    p = write(tmp_path, "r.csv", "1,2\n")
+    with pytest.raises(InfrecError, match="missing 'item'"):
+        read_delimited(p, columns={"user": 0})
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InfrecError, match=r"nope.csv: file not found; set dataset.path"):
+        read_delimited(tmp_path / "nope.csv")
+
+
+def test_unknown_format():
+    with pytest.raises(InfrecError, match="unknown format 'parquet'"):
+        get_reader("parquet")
+
+
+def test_paper_split_reader(tmp_path):
+    import h5py
+
+    with h5py.File(tmp_path / "total_data.hdf5", "w") as h:
+        h["user"] = np.array([0, 0, 1], np.int32)
+        h["item"] = np.array([5, 6, 5], np.int32)
+        h["rating"] = np.array([1, 2, 3], np.float32)
+    np.savez(tmp_path / "index.npz", data=np.array([0, 2, -1]))
+    inter = read_paper_split(tmp_path)
+    assert inter.split.tolist() == [0, 2, -1]
+    np.savez(tmp_path / "index.npz", data=np.array([0, 2]))
+    with pytest.raises(InfrecError, match="2 split labels for 3 rows"):
+        read_paper_split(tmp_path)

@@ -1,0 +1,83 @@
+import math
+
+import jax
+import numpy as np
+import pytest
+
+from infrec.errors import InfrecError
+from infrec.kernels import ntk, ntk_nngp
+from tests.conftest import GOLDEN, need
+
+
+def reference_ntk(x1: np.ndarray, x2: np.ndarray, depth: int):
+    """An independent float64 NumPy transcription of the arc-cosine recursion."""
+    w, b = 2.0, 0.01
+    n0 = x1.shape[1]
+    k = w * x1 @ x2.T / n0 + b
+    k1 = w * (x1**2).sum(1) / n0 + b
+    k2 = w * (x2**2).sum(1) / n0 + b
+    theta = k.copy()
+    for _ in range(depth):
+        norm = np.sqrt(np.outer(k1, k2))
+        c = np.clip(k / norm, -1, 1)
+        t = np.arccos(c)
+        k = w * norm * (np.sin(t) + (math.pi - t) * c) / (2 * math.pi) + b
+        theta = k + w * (math.pi - t) / (2 * math.pi) * theta
+        k1, k2 = k1 + b, k2 + b
+    return theta, k
+
+
+@pytest.fixture
+def x64():
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", False)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 4])
+def test_golden_neural_tangents(depth, x64):
+    z = np.load(need(GOLDEN))
+    x1, x2 = z["x1"].astype(np.float64), z["x2"].astype(np.float64)
+    got_ntk, got_nngp = ntk_nngp(x1, x2, depth)
+    for got, key in [
+        (got_ntk, f"ntk_d{depth}"),
+        (got_nngp, f"nngp_d{depth}"),
+        (ntk(x1, x1, depth), f"ntk_self_d{depth}"),
+        (ntk(x1, x2, depth, block_rows=2), f"ntk_d{depth}"),
+    ]:
+        np.testing.assert_allclose(np.asarray(got), z[key], rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize("depth", [1, 3])
+def test_matches_independent_implementation(depth, x64):
+    rng = np.random.default_rng(depth)
+    x1 = (rng.random((7, 30)) < 0.3).astype(np.float64)
+    x2 = rng.random((5, 30))  # real-valued rows, as Distill-CF produces
+    theta, nngp = reference_ntk(x1, x2, depth)
+    got_theta, got_nngp = ntk_nngp(x1, x2, depth)
+    np.testing.assert_allclose(np.asarray(got_theta), theta, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(got_nngp), nngp, rtol=1e-12)
+
+
+def test_float32_default_and_blocking_agree():
+    rng = np.random.default_rng(0)
+    x = (rng.random((50, 40)) < 0.2).astype(np.float32)
+    full = np.asarray(ntk(x, x, 2))
+    blocked = np.asarray(ntk(x, x[:], 2, block_rows=16))
+    assert full.dtype == np.float32
+    np.testing.assert_allclose(blocked, full, rtol=1e-5)
+    np.testing.assert_allclose(full, full.T, rtol=1e-6)
+    assert np.all(np.linalg.eigvalsh(full.astype(np.float64)) > -1e-3)
+
+
+def test_identical_rows_have_exact_diagonal(x64):
+    x = np.ones((2, 10))
+    theta = np.asarray(ntk(x, x, 3))
+    assert theta[0, 1] == theta[0, 0]
+
+
+def test_bad_depth_and_shapes():
+    with pytest.raises(InfrecError, match="depth=0"):
+        ntk(np.ones((2, 3)), np.ones((2, 3)), 0)
+    with pytest.raises(InfrecError, match="equal widths"):
+        ntk(np.ones((2, 3)), np.ones((2, 4)), 1)

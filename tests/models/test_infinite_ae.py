@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from infrec.errors import InfrecError
+from infrec.models.infinite_ae import InfiniteAE
+from tests.kernels.test_ntk import reference_ntk
+
+
+def closed_form(support: np.ndarray, context: np.ndarray, lam: float, depth: int) -> np.ndarray:
+    """X̂ = K_C (K + λ·tr(K)/n·I)⁻¹ X in float64, from the independent kernel."""
+    k = reference_ntk(support, support, depth)[0]
+    k_c = reference_ntk(context, support, depth)[0]
+    reg = k + lam * np.trace(k) / len(k) * np.eye(len(k))
+    return k_c @ np.linalg.solve(reg, support)
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(3)
+    support = (rng.random((12, 20)) < 0.3).astype(np.float64)
+    context = support + (rng.random((12, 20)) < 0.1) * (1 - support)
+    return support, context
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_scores_match_closed_form(data, depth):
+    support, context = data
+    model = InfiniteAE(depth=depth, lambdas=[0.5, 5.0], dtype="float64")
+    rows = np.arange(12)
+    for (hp, fitted), lam in zip(model.candidates(sp.csr_matrix(support)), [0.5, 5.0], strict=True):
+        assert hp == {"lambda": lam}
+        # in-sample shortcut X − λ'α and the general path K_C α both equal the closed form
+        in_sample = fitted.scorer(sp.csr_matrix(support))(rows)
+        np.testing.assert_allclose(
+            in_sample, closed_form(support, support, lam, depth), rtol=1e-8, atol=1e-10
+        )
+        other = fitted.scorer(sp.csr_matrix(context))(rows)
+        np.testing.assert_allclose(
+            other, closed_form(support, context, lam, depth), rtol=1e-8, atol=1e-10
+        )
+
+
+def test_real_valued_support_fits(data):
+    support, context = data
+    soft = np.clip(support * 0.7 + 0.1, 0, 1)
+    ((_, fitted),) = InfiniteAE(lambdas=[1.0], dtype="float64").candidates(soft)
+    got = fitted.scorer(sp.csr_matrix(context))(np.arange(12))
+    np.testing.assert_allclose(got, closed_form(soft, context, 1.0, 1), rtol=1e-8, atol=1e-10)
+
+
+def test_lambda_zero_is_finite_with_duplicate_users(data):
+    support, context = data
+    dup = np.vstack([support, support[:3]])  # duplicate users make K singular
+    ((_, fitted),) = InfiniteAE(lambdas=[0.0]).candidates(sp.csr_matrix(dup))
+    in_sample = fitted.scorer(sp.csr_matrix(dup))(np.arange(len(dup)))
+    np.testing.assert_array_equal(in_sample, dup.astype(np.float32))  # interpolation
+    other = fitted.scorer(sp.csr_matrix(np.vstack([context, context[:3]])))(np.arange(len(dup)))
+    assert np.all(np.isfinite(other))
+
+
+def test_float32_by_default(data):
+    ((_, fitted),) = InfiniteAE(lambdas=[1.0]).candidates(sp.csr_matrix(data[0]))
+    assert fitted.scorer(sp.csr_matrix(data[1]))(np.arange(3)).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"depth": 0}, "depth=0"),
+        ({"depth": 1.5}, "integer depth"),
+        ({"lambdas": [1, -2]}, r"λ must be ≥ 0, got \[-2.0\]"),
+        ({"lambdas": []}, "empty"),
+        ({"dtype": "float16"}, "float32 or float64"),
+    ],
+)
+def test_bad_hyper_parameters(kwargs, message):
+    with pytest.raises(InfrecError, match=message):
+        InfiniteAE(**kwargs)

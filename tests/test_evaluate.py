@@ -1,0 +1,79 @@
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from infrec.errors import InfrecError
+from infrec.evaluate import EvalTask, evaluate, pooled_auc, psp_weights
+
+
+def hand_task(**kwargs):
+    context = sp.csr_matrix(np.array([[1, 0, 0, 0, 0], [0, 1, 0, 0, 0]], np.float32))
+    targets = sp.csr_matrix(np.array([[0, 1, 0, 1, 0], [0, 0, 0, 0, 0]], np.float32))
+    weights = np.array([1.0, 2.0, 1.0, 4.0, 1.0])
+    return EvalTask.build(context, targets, context + targets, weights, ks=[1, 3], **kwargs)
+
+
+def test_hand_computed_metrics():
+    scores = np.array([[9.0, 5.0, 4.0, 3.0, 1.0], [1.0, 2.0, 3.0, 4.0, 5.0]])
+    m = evaluate(lambda rows: scores[rows], hand_task())
+    # ranking of user 0 after masking item 0: 1, 2, 3, 4; targets {1, 3}
+    assert m["hr@1"] == 1.0 and m["recall@1"] == 0.5 and m["ndcg@1"] == 1.0
+    assert m["hr@3"] == 1.0 and m["recall@3"] == 1.0
+    assert m["ndcg@3"] == pytest.approx((1 + 1 / 2) / (1 + 1 / math.log2(3)))
+    assert m["psp@1"] == pytest.approx((2 / 1) / 4)
+    assert m["psp@3"] == pytest.approx(((2 + 4) / 2) / (4 + 2))
+    # negatives are items 2 and 4 (never interacted): pairs (5,4) (5,1) (3,4) (3,1)
+    assert m["auc"] == pytest.approx(3 / 4)
+    assert m["n_users"] == 1 and m["n_users_skipped"] == 1
+
+
+def test_masking_and_truncation():
+    # the masked item has the top score; a user with more targets than k is scored over min(k, n)
+    scores = np.array([[9.0, 1.0, 2.0, 8.0, 7.0]])
+    context = sp.csr_matrix(np.array([[1, 0, 0, 0, 0]], np.float32))
+    targets = sp.csr_matrix(np.array([[0, 1, 1, 1, 1]], np.float32))
+    task = EvalTask.build(context, targets, context + targets, np.ones(5), ks=[2])
+    m = evaluate(lambda rows: scores[rows], task)
+    assert m["hr@2"] == 1.0 and m["recall@2"] == 0.5 and m["ndcg@2"] == pytest.approx(1.0)
+
+
+def test_blocks_do_not_change_results():
+    rng = np.random.default_rng(0)
+    train = sp.csr_matrix((rng.random((30, 40)) < 0.2).astype(np.float32))
+    targets = sp.csr_matrix(
+        ((rng.random((30, 40)) < 0.1) & (train.toarray() == 0)).astype(np.float32)
+    )
+    scores = rng.random((30, 40))
+    w = psp_weights(np.asarray(train.sum(0)).ravel())
+    args = (train, targets, train + targets, w)
+    one = evaluate(lambda r: scores[r], EvalTask.build(*args, ks=[5, 10], block_users=64))
+    many = evaluate(lambda r: scores[r], EvalTask.build(*args, ks=[5, 10], block_users=7))
+    for key in one:
+        if key != "auc":  # negatives are drawn per block
+            assert one[key] == pytest.approx(many[key])
+
+
+def test_psp_weights_formula():
+    counts = np.array([0, 1, 10])
+    c = (math.log(11) - 1) * 2.5**0.55
+    expected = [1 + c * (n + 1.5) ** -0.55 for n in counts]
+    np.testing.assert_allclose(psp_weights(counts), expected)
+
+
+def test_pooled_auc_ties_count_half():
+    assert pooled_auc(np.array([1.0]), np.array([1.0])) == 0.5
+    assert pooled_auc(np.array([2.0, 0.0]), np.array([1.0])) == 0.5
+
+
+def test_k_larger_than_items():
+    with pytest.raises(InfrecError, match=r"eval.ks=\[10\].*item count \(5\)"):
+        EvalTask.build(
+            sp.csr_matrix((1, 5)), sp.csr_matrix((1, 5)), sp.csr_matrix((1, 5)), np.ones(5), ks=[10]
+        )
+
+
+def test_non_finite_scores_are_an_error():
+    with pytest.raises(InfrecError, match="non-finite scores"):
+        evaluate(lambda rows: np.full((len(rows), 5), np.nan), hand_task())
