@@ -55,7 +55,8 @@ def _split_lines(path: Path, sep: str, n_min: int, header: bool) -> tuple[list[l
         if row and row != [""] and len(row) < n_min:
             raise InfrecError(
                 f"{path}:{first + offset}: expected at least {n_min} fields separated by "
-                f"{sep!r}, got {len(row)} ({lines[offset]!r}); check dataset.sep and dataset.columns"
+                f"{sep!r}, got {len(row)} ({lines[offset]!r}); "
+                "check dataset.sep and dataset.columns"
             )
     return rows, first
 
