@@ -72,12 +72,13 @@ def _jax_cholesky(a: jax.Array, shift: jax.Array) -> jax.Array:
 def _try_cholesky(a: Array, shift: float) -> Array | None:
     """Lower Cholesky factor of ``a + shift·I``, or None when it does not exist numerically."""
     if on_host():
-        shifted = np.array(a, copy=True)
+        # LAPACK works in Fortran order; a symmetric matrix is its own transpose, so lay the copy
+        # out that way and factorise in place (the upper triangle is left as is and never read).
+        shifted = np.array(a, order="F", copy=True)
         shifted[np.diag_indices_from(shifted)] += shift
-        try:
-            return sla.cholesky(shifted, lower=True, overwrite_a=True, check_finite=False)
-        except np.linalg.LinAlgError:
-            return None
+        potrf = sla.get_lapack_funcs("potrf", (shifted,))
+        chol, info = potrf(shifted, lower=1, overwrite_a=1, clean=0)
+        return chol if info == 0 else None
     chol = _jax_cholesky(a, jnp.asarray(shift, a.dtype))
     return chol if bool(jnp.all(jnp.isfinite(jnp.diagonal(chol)))) else None
 

@@ -27,8 +27,14 @@ from infrec.track import build_tracker, format_table, write_run
 
 log = logging.getLogger("infrec.train")
 
-if not OmegaConf.has_resolver("infrec.root"):
-    OmegaConf.register_new_resolver("infrec.root", lambda: str(project_root()))
+
+def register_resolvers() -> None:
+    """``${infrec.root:}``: the project root, so paths hold wherever a command is started."""
+    if not OmegaConf.has_resolver("infrec.root"):
+        OmegaConf.register_new_resolver("infrec.root", lambda: str(project_root()))
+
+
+register_resolvers()
 
 METRIC_NAMES = ("hr", "ndcg", "recall", "psp")
 

@@ -60,3 +60,19 @@ def test_existing_file_with_wrong_checksum(tmp_path):
 def test_dataset_without_public_source():
     with pytest.raises(InfrecError, match="no public source"):
         fetch_dataset(OmegaConf.create({"name": "netflix", "path": "x"}))
+
+
+def test_infrec_fetch_cli(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "infrec.fetch", "dataset=netflix"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode != 0 and "no public source" in done.stderr
+    assert list(tmp_path.iterdir()) == []  # no run dir, no log file
