@@ -78,7 +78,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
     log.info("%s", split.describe())
     prepared = time.perf_counter()
 
-    support = sampler.sample(split.train)
+    support = sampler.sample(split)
+    log.info("support: %s", ", ".join(f"{k}={v:.4g}" for k, v in support.meta.items()))
     known = split.train + split.val + split.test
     weights = psp_weights(split.item_counts)
     eval_opts = {

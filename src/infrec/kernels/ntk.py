@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from infrec.errors import InfrecError
-from infrec.linalg import gram
+from infrec.linalg import HIGHEST, gram
 
 W_STD = math.sqrt(2.0)
 B_STD = 0.1
@@ -31,6 +31,32 @@ SNAP_ULPS = 64
 """Cosines within this many ulps of 1 are 1: identical rows (a self-kernel's diagonal, a synthetic
 user initialised from a real one) must give angle 0 exactly, where arccos amplifies a rounding
 error of ε into √(2ε)."""
+
+
+@jax.custom_jvp
+def _arc_e(c: jax.Array) -> jax.Array:
+    """(sin θ + (π − θ) c) / 2π with θ = arccos c; its derivative (π − θ)/2π is finite at c = ±1."""
+    angle = jnp.arccos(c)
+    return (jnp.sqrt(jnp.maximum(1.0 - c * c, 0.0)) + (jnp.pi - angle) * c) / (2 * jnp.pi)
+
+
+@_arc_e.defjvp
+def _arc_e_jvp(primals, tangents):
+    (c,), (dc,) = primals, tangents
+    return _arc_e(c), (jnp.pi - jnp.arccos(c)) / (2 * jnp.pi) * dc
+
+
+@jax.custom_jvp
+def _arc_e_dot(c: jax.Array) -> jax.Array:
+    """(π − arccos c) / 2π, with a derivative kept finite where c → 1 (identical rows)."""
+    return (jnp.pi - jnp.arccos(c)) / (2 * jnp.pi)
+
+
+@_arc_e_dot.defjvp
+def _arc_e_dot_jvp(primals, tangents):
+    (c,), (dc,) = primals, tangents
+    tiny = SNAP_ULPS * jnp.finfo(c.dtype).eps
+    return _arc_e_dot(c), dc / (2 * jnp.pi * jnp.sqrt(jnp.maximum(1.0 - c * c, tiny)))
 
 
 @partial(jax.jit, static_argnames=("depth", "n0", "w_var", "b_var"))
@@ -53,10 +79,8 @@ def kernels_from_gram(
         norm = jnp.sqrt(k1[:, None] * k2[None, :])
         c = jnp.clip(k / norm, -1.0, 1.0)
         c = jnp.where(c > 1.0 - SNAP_ULPS * jnp.finfo(c.dtype).eps, 1.0, c)
-        angle = jnp.arccos(c)
-        sin = jnp.sqrt(jnp.maximum(1.0 - c * c, 0.0))
-        e = norm * (sin + (jnp.pi - angle) * c) / (2 * jnp.pi)
-        e_dot = (jnp.pi - angle) / (2 * jnp.pi)
+        e = norm * _arc_e(c)
+        e_dot = _arc_e_dot(c)
         k = w_var * e + b_var
         theta = k + w_var * e_dot * theta
         k1 = w_var * k1 / 2 + b_var
@@ -131,3 +155,13 @@ def ntk(
 ) -> jax.Array:
     """NTK(x1, x2) per output unit (see :func:`ntk_nngp`); the NNGP is never materialised."""
     return _blocked(_ntk_from_gram, x1, x2, depth, block_rows)
+
+
+def ntk_traced(x1: jax.Array, x2: jax.Array, depth: int = 1) -> jax.Array:
+    """NTK(x1, x2) in pure JAX (no blocking, no host BLAS): for use inside ``jit``/``grad``.
+
+    Derivatives are finite everywhere, including at identical rows (a self-kernel's diagonal).
+    """
+    g = jnp.dot(x1, x2.T, precision=HIGHEST)
+    sq1, sq2 = jnp.sum(x1 * x1, 1), jnp.sum(x2 * x2, 1)
+    return kernels_from_gram(g, sq1, sq2, depth=depth, n0=x1.shape[1])[0]

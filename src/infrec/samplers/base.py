@@ -1,8 +1,14 @@
-"""The sampler protocol: ``sample(train) -> Support`` (a matrix plus what was kept and how fast)."""
+"""The sampler protocol: ``sample(split) -> Support`` (a matrix plus what was kept and how fast).
+
+A support is just another dataset: users × items, values in [0, 1] (real values allowed), fitted
+on by any model and evaluated on every real user. Budgets are a count (an int ≥ 1: users, or
+interactions for ``random_interaction``) or a share (a float in (0, 1]).
+"""
 
 from __future__ import annotations
 
 import importlib
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,46 +16,81 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from infrec.data.matrix import Split
 from infrec.errors import InfrecError
 
 
 @dataclass
 class Support:
-    """What a model is fitted on: users × items, values in [0, 1] (real values allowed)."""
+    """What a model is fitted on, with metadata: ``users``, ``interactions``, ``user_share``,
+    ``interaction_share`` and ``seconds`` (plus sampler-specific numbers)."""
 
     matrix: sp.csr_matrix | np.ndarray
     meta: dict[str, float] = field(default_factory=dict)
 
 
-def describe_support(matrix: sp.csr_matrix | np.ndarray, train: sp.csr_matrix, seconds: float):
-    """Users, interactions and shares kept relative to the full train matrix."""
+def describe_support(
+    matrix: sp.csr_matrix | np.ndarray, train: sp.csr_matrix, seconds: float
+) -> dict[str, float]:
+    """Users, interactions (nonzeros) and their shares of the full train matrix."""
     nnz = matrix.nnz if sp.issparse(matrix) else int(np.count_nonzero(matrix))
     return {
         "users": float(matrix.shape[0]),
         "interactions": float(nnz),
         "user_share": matrix.shape[0] / max(train.shape[0], 1),
         "interaction_share": nnz / max(train.nnz, 1),
-        "seconds": seconds,
+        "seconds": float(seconds),
     }
+
+
+def resolve_budget(budget: Any, total: int, what: str = "users") -> int:
+    """A budget as a count out of ``total``: ints are counts, floats in (0, 1] are shares."""
+    if budget is None or isinstance(budget, bool):
+        raise InfrecError(f"sampler.budget is not set; give a count of {what} or a share in (0, 1]")
+    value = float(budget)
+    if isinstance(budget, float) and 0 < value <= 1:
+        return max(1, round(value * total))
+    if value != int(value) or value < 1 or math.isnan(value):
+        raise InfrecError(
+            f"sampler.budget={budget}: use a count of {what} ≥ 1 or a share in (0, 1]"
+        )
+    if value > total:
+        raise InfrecError(f"sampler.budget={budget}: above the {total:,} {what} available")
+    return int(value)
+
+
+def keep_rows(train: sp.csr_matrix, rows: np.ndarray, seconds: float, **extra: float) -> Support:
+    """The support made of some users' train rows (in ascending user order)."""
+    rows = np.sort(np.asarray(rows))
+    matrix = train[rows]
+    return Support(matrix, {**describe_support(matrix, train, seconds), **extra})
 
 
 class Sampler(ABC):
     name: str = "sampler"
 
     @abstractmethod
-    def sample(self, train: sp.csr_matrix) -> Support:
-        """The support for this sampler's budget."""
+    def sample(self, split: Split) -> Support:
+        """The support for this sampler's budget, from ``split.train`` (validation data only
+        where a sampler tunes itself, as Distill-CF does)."""
 
 
-SAMPLERS = {"full": "FullSampler"}
+SAMPLERS = {
+    "full": "FullSampler",
+    "random_user": "RandomUserSampler",
+    "head_user": "HeadUserSampler",
+    "random_interaction": "RandomInteractionSampler",
+    "svp_cf": "SVPCFSampler",
+    "distill_cf": "DistillCFSampler",
+    "from_file": "FromFileSampler",
+}
 
 
 def build_sampler(cfg: Any, seed: int = 0) -> Sampler:
+    """Instantiate ``infrec.samplers.<cfg.name>`` from its config (every key but ``name``)."""
     name = str(cfg.get("name"))
     if name not in SAMPLERS:
-        raise InfrecError(
-            f"sampler.name={name!r}: unknown sampler; choose one of {sorted(SAMPLERS)}"
-        )
+        raise InfrecError(f"sampler.name={name!r}: unknown; choose one of {sorted(SAMPLERS)}")
     module = importlib.import_module(f"infrec.samplers.{name}")
     options = {k: v for k, v in dict(cfg).items() if k != "name"}
     return getattr(module, SAMPLERS[name])(seed=seed, **options)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import scipy.sparse as sp
-
+from infrec.data.matrix import Split
 from infrec.samplers.base import Sampler, Support, describe_support
 
 
@@ -13,5 +12,5 @@ class FullSampler(Sampler):
     def __init__(self, seed: int = 0):
         self.seed = seed
 
-    def sample(self, train: sp.csr_matrix) -> Support:
-        return Support(train, describe_support(train, train, 0.0))
+    def sample(self, split: Split) -> Support:
+        return Support(split.train, describe_support(split.train, split.train, 0.0))

@@ -1,0 +1,52 @@
+"""Any saved support (``.npz`` from :mod:`infrec.samplers.support_file`), optionally binarised."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from infrec.data.matrix import Split
+from infrec.errors import InfrecError
+from infrec.samplers.base import Sampler, Support, describe_support
+from infrec.samplers.support_file import binarize as binarize_rows
+from infrec.samplers.support_file import load_support
+
+
+class FromFileSampler(Sampler):
+    name = "from_file"
+
+    def __init__(
+        self,
+        path: str | None = None,
+        binarize: bool = False,
+        per_row: int | None = None,
+        seed: int = 0,
+    ):
+        if not path:
+            raise InfrecError("sampler.path is not set; give a support .npz (see infrec-distill)")
+        self.path, self.binarize, self.per_row, self.seed = str(path), binarize, per_row, seed
+
+    def sample(self, split: Split) -> Support:
+        start = time.perf_counter()
+        matrix, meta = load_support(self.path)
+        if matrix.shape[1] != split.n_items:
+            raise InfrecError(
+                f"{self.path}: support has {matrix.shape[1]} items, dataset '{split.name}' has "
+                f"{split.n_items}; it was made for another dataset"
+            )
+        if meta.get("split_key") and split.key and meta["split_key"] != split.key:
+            raise InfrecError(
+                f"{self.path}: made from dataset '{meta.get('dataset')}' "
+                f"(split {meta['split_key']}), not '{split.name}' (split {split.key})"
+            )
+        values = matrix.data if sp.issparse(matrix) else matrix
+        if values.size and (
+            np.min(values) < 0 or np.max(values) > 1 or not np.all(np.isfinite(values))
+        ):
+            raise InfrecError(f"{self.path}: support values must lie in [0, 1]")
+        if self.binarize:
+            matrix = binarize_rows(matrix, self.per_row)
+        info = describe_support(matrix, split.train, time.perf_counter() - start)
+        return Support(matrix, info)
