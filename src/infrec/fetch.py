@@ -1,4 +1,5 @@
-"""``infrec-fetch dataset=<name>``: download a dataset's raw files into ``data/``, verified."""
+"""``infrec-fetch dataset=<name>``: download a dataset's raw files into ``data/`` (verified), then
+prepare and cache its split under ``paths.cache_dir`` (the pipeline's fetch/prepare stage)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from infrec.data.fetch import fetch_dataset
 from infrec.errors import InfrecError
 from infrec.paths import config_dir
-from infrec.train import register_resolvers
+from infrec.train import load_split, register_resolvers
 
 log = logging.getLogger("infrec.fetch")
 register_resolvers()
@@ -20,10 +20,10 @@ register_resolvers()
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")
 def _hydra_main(cfg: DictConfig) -> None:
     try:
-        folder = fetch_dataset(cfg.dataset)
+        split = load_split(cfg)
     except InfrecError as e:
         raise SystemExit(f"error: {e}") from None
-    print(f"{cfg.dataset.name}: raw files in {folder}")
+    print(split.describe())
 
 
 def main() -> None:

@@ -42,7 +42,10 @@ METRIC_NAMES = ("hr", "ndcg", "recall", "psp")
 def load_split(cfg: Any) -> Split:
     """The prepared split for ``cfg.dataset``, fetching raw files first when they are missing."""
     source = resolve_source(cfg.dataset)
-    if not source.exists() and cfg.dataset.get("files"):
+    if cfg.dataset.get("files") and not all(
+        (source if source.is_dir() else source.parent).joinpath(str(f.name)).is_file()
+        for f in cfg.dataset.files
+    ):
         log.info("%s is missing; fetching dataset '%s'", source, cfg.dataset.name)
         fetch_dataset(cfg.dataset)
     return prepare(cfg.dataset, cache_dir=cfg.paths.cache_dir)

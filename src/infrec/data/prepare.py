@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from infrec.data.fetch import sha256_file
 from infrec.data.matrix import Split, csr_from_pairs
 from infrec.data.readers import Interactions, get_reader
 from infrec.errors import InfrecError
@@ -111,10 +112,15 @@ def build_split(inter: Interactions, cfg: Any, name: str = "", key: str = "") ->
 
 
 def cache_key(cfg: Any, source: Path) -> str:
-    """Hash of everything that decides the prepared split: options and the raw file's identity."""
+    """Hash of everything that decides the prepared split: options and the raw bytes.
+
+    Content-addressed (sha256 of every raw file), so a fresh checkout or a copy elsewhere reuses
+    the cache and any edit to the data invalidates it.
+    """
     stats = [
-        (str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns)
+        (p.name, sha256_file(p))
         for p in (sorted(source.iterdir()) if source.is_dir() else [source])
+        if p.is_file()
     ]
     fields = {
         k: cfg.get(k)

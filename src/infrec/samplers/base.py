@@ -32,8 +32,12 @@ class Support:
 def describe_support(
     matrix: sp.csr_matrix | np.ndarray, train: sp.csr_matrix, seconds: float
 ) -> dict[str, float]:
-    """Users, interactions (nonzeros) and their shares of the full train matrix."""
-    nnz = matrix.nnz if sp.issparse(matrix) else int(np.count_nonzero(matrix))
+    """Users, interactions and their shares of the full train matrix.
+
+    ``interactions`` is the total mass of the support (its sum): the count of 1s for binary
+    supports, the expected number of interactions for real-valued ones (Distill-CF).
+    """
+    nnz = float(matrix.sum())
     return {
         "users": float(matrix.shape[0]),
         "interactions": float(nnz),

@@ -1,4 +1,8 @@
-"""Any saved support (``.npz`` from :mod:`infrec.samplers.support_file`), optionally binarised."""
+"""Any saved support (``.npz`` from :mod:`infrec.samplers.support_file`), optionally binarised.
+
+``budget`` (optional) states the size the support must have — a user count, or a share of the
+dataset's users — and a mismatch is an error, so a sweep over budgets cannot mix up files.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import scipy.sparse as sp
 
 from infrec.data.matrix import Split
 from infrec.errors import InfrecError
-from infrec.samplers.base import Sampler, Support, describe_support
+from infrec.samplers.base import Sampler, Support, describe_support, resolve_budget
 from infrec.samplers.support_file import binarize as binarize_rows
 from infrec.samplers.support_file import load_support
 
@@ -22,11 +26,13 @@ class FromFileSampler(Sampler):
         path: str | None = None,
         binarize: bool = False,
         per_row: int | None = None,
+        budget: int | float | None = None,
         seed: int = 0,
     ):
         if not path:
             raise InfrecError("sampler.path is not set; give a support .npz (see infrec-distill)")
         self.path, self.binarize, self.per_row, self.seed = str(path), binarize, per_row, seed
+        self.budget = budget
 
     def sample(self, split: Split) -> Support:
         start = time.perf_counter()
@@ -41,6 +47,13 @@ class FromFileSampler(Sampler):
                 f"{self.path}: made from dataset '{meta.get('dataset')}' "
                 f"(split {meta['split_key']}), not '{split.name}' (split {split.key})"
             )
+        if self.budget is not None:
+            expected = resolve_budget(self.budget, split.n_users)
+            if matrix.shape[0] != expected:
+                raise InfrecError(
+                    f"{self.path}: {matrix.shape[0]} users, but sampler.budget={self.budget} "
+                    f"means {expected}"
+                )
         values = matrix.data if sp.issparse(matrix) else matrix
         if values.size and (
             np.min(values) < 0 or np.max(values) > 1 or not np.all(np.isfinite(values))
