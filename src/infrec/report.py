@@ -9,7 +9,8 @@ averages seeds per (dataset, model, sampler, budget), and adds per run
 
 where the full-data reference of a (dataset, model) is its ``full`` run, else any run whose
 support kept every user and interaction. Writes ``fraction_curve.csv``, one CSV per
-(model, sampler) series under ``curves/`` (DVC plots), ``fraction_curve.png``, ``summary.json`` (DVC metrics), and with
+(model, sampler) series under ``curves/`` (DVC plots), ``fraction_curve.png``,
+``summary.json`` (DVC metrics), and with
 ``--logger wandb`` a W&B table, line plots and the PNG in the sweep's group.
 """
 
