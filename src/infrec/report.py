@@ -60,7 +60,7 @@ def collect_runs(root: str | Path) -> list[dict[str, Any]]:
             continue
         metrics = json.loads(metrics_file.read_text())
         config = json.loads(config_file.read_text())
-        if "test/hr@10" not in metrics:
+        if not any(k.startswith("test/") for k in metrics):
             continue
         sampler = dict(config.get("sampler", {}))
         if sampler.get("name") == "from_file":  # label a saved support by what made it
