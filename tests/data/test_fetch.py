@@ -74,5 +74,5 @@ def test_infrec_fetch_cli(tmp_path):
         timeout=120,
         check=False,
     )
-    assert done.returncode != 0 and "no public source" in done.stderr
+    assert done.returncode != 0 and "set dataset.path to a local copy" in done.stderr
     assert list(tmp_path.iterdir()) == []  # no run dir, no log file

@@ -1,0 +1,150 @@
+"""The study: report maths, a tiny fraction-of-data sweep end to end, and the DVC pipeline file."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from infrec.errors import InfrecError
+from infrec.paths import project_root
+from infrec.report import collect_runs, report, summarise
+from infrec.samplers.support_file import save_support
+
+
+def write_run(folder, sampler, budget, model, seed, hr10, fit_s, share):
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(
+        json.dumps(
+            {
+                "dataset": {"name": "toy"},
+                "model": {"name": model},
+                "seed": seed,
+                "sampler": {"name": sampler, **({"budget": budget} if budget is not None else {})},
+            }
+        )
+    )
+    (folder / "metrics.json").write_text(
+        json.dumps(
+            {
+                "test/hr@10": hr10,
+                "test/ndcg@10": hr10 / 2,
+                "time/fit_best_s": fit_s,
+                "support/user_share": share,
+                "support/interaction_share": share,
+                "support/users": share * 100,
+                "support/seconds": 0.1,
+            }
+        )
+    )
+
+
+def test_speedup_relative_quality_and_seed_means(tmp_path):
+    write_run(tmp_path / "a", "full", None, "m", 1, 0.40, 8.0, 1.0)
+    write_run(tmp_path / "b", "random_user", 0.1, "m", 1, 0.20, 2.0, 0.1)
+    write_run(tmp_path / "c", "random_user", 0.1, "m", 2, 0.30, 2.0, 0.1)
+    table = {r["sampler"]: r for r in summarise(collect_runs(tmp_path))}
+    rnd = table["random_user"]
+    assert rnd["seeds"] == 2
+    assert rnd["test/hr@10"] == pytest.approx(0.25)
+    assert rnd["speedup"] == pytest.approx(4.0)
+    assert rnd["rel_hr@10"] == pytest.approx(0.625)
+    assert table["full"]["rel_hr@10"] == 1.0 and table["full"]["speedup"] == 1.0
+
+
+def test_from_file_runs_are_labelled_by_their_support(tmp_path):
+    support = tmp_path / "s.npz"
+    save_support(support, np.zeros((2, 3)), {"config": {"name": "distill_cf", "budget": 0.01}})
+    write_run(tmp_path / "r", "from_file", None, "m", 1, 0.3, 1.0, 0.01)
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    config["sampler"]["path"] = str(support)
+    (tmp_path / "r" / "config.json").write_text(json.dumps(config))
+    (row,) = collect_runs(tmp_path)
+    assert (row["sampler"], row["budget"]) == ("distill_cf", 0.01)
+
+
+def test_no_runs(tmp_path):
+    with pytest.raises(InfrecError, match="no runs"):
+        report(tmp_path)
+
+
+def tiny_csv(path):
+    rng = np.random.default_rng(0)
+    lines = [
+        f"{u},{i},1"
+        for u in range(60)
+        for i in range(40)
+        if rng.random() < 0.15 + 0.3 * (u % 3 == 0) or i == u % 40
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def sweep(args, tmp_path):
+    base = [
+        "dataset=custom",
+        f"dataset.path={tmp_path / 'r.csv'}",
+        "eval.ks=[10,20]",
+        "selection.metric=val/hr@20",
+        f"paths.cache_dir={tmp_path / 'cache'}",
+        f"paths.support_dir={tmp_path / 'supports'}",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "infrec.train", "-m", "experiment=fraction_curve", *base, *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        env={**os.environ, "WANDB_MODE": "offline"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def test_fraction_curve_sweep_end_to_end(tmp_path):
+    tiny_csv(tmp_path / "r.csv")
+    sweep(
+        [
+            "sampler=random_user,head_user,random_interaction",
+            "sampler.budget=0.3,1.0",
+            f"hydra.sweep.dir={tmp_path / 'study' / 'simple'}",
+        ],
+        tmp_path,
+    )
+    done = sweep(
+        [
+            "sampler=distill_cf",
+            "sampler.budget=0.1",
+            "sampler.steps=30",
+            "sampler.gamma=10",
+            f"hydra.sweep.dir={tmp_path / 'study' / 'distill'}",
+        ],
+        tmp_path,
+    )
+    assert "distill_cf" in done.stdout  # the sweep's own report, printed by the callback
+    out = report(tmp_path / "study")
+    with (out / "fraction_curve.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    # 3 samplers × 2 budgets × 2 models, plus Distill-CF at one budget × 2 models
+    assert len(rows) == 14
+    full = [r for r in rows if float(r["budget"]) == 1.0]
+    assert all(float(r["rel_hr@10"]) == pytest.approx(1.0, abs=1e-6) for r in full)
+    distill = [r for r in rows if r["sampler"] == "distill_cf"]
+    assert {r["users"] for r in distill} == {"6"}
+    assert (out / "fraction_curve.png").stat().st_size > 1000
+    assert len(list((out / "curves").glob("*.csv"))) == 8
+    summary = json.loads((out / "summary.json").read_text())
+    assert "infinite_ae/distill_cf/0.1/test/hr@10" in summary
+
+
+def test_dvc_pipeline_is_valid():
+    root = project_root()
+    done = subprocess.run(
+        ["dvc", "stage", "list"], cwd=root, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    stages = [line.split()[0] for line in done.stdout.splitlines() if line.strip()]
+    assert stages[0] == "prepare" and stages[-1] == "report"
+    assert {"full", "distill@0.01", "fit_distill_cf@0.01", "fit@svp_cf"} <= set(stages)
