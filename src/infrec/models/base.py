@@ -8,7 +8,6 @@ validation rows at test time) into a function scoring a block of users over all 
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from infrec.errors import InfrecError
+from infrec.registry import instantiate
 
 ScoreFn = Callable[[np.ndarray], np.ndarray]
 """Scores (users × items, float) for an array of user indices."""
@@ -46,10 +45,5 @@ MODELS = {"infinite_ae": "InfiniteAE", "ease": "EASE"}
 
 
 def build_model(cfg: Any, dtype: str = "float32") -> Model:
-    """Instantiate ``infrec.models.<cfg.name>`` from its config (every key but ``name``)."""
-    name = str(cfg.get("name"))
-    if name not in MODELS:
-        raise InfrecError(f"model.name={name!r}: unknown model; choose one of {sorted(MODELS)}")
-    module = importlib.import_module(f"infrec.models.{name}")
-    options = {k: v for k, v in dict(cfg).items() if k != "name"}
-    return getattr(module, MODELS[name])(dtype=dtype, **options)
+    """Instantiate ``infrec.models.<cfg.name>`` from its config."""
+    return instantiate("model", "models", MODELS, cfg, dtype=dtype)

@@ -7,8 +7,8 @@ interactions for ``random_interaction``) or a share (a float in (0, 1]).
 
 from __future__ import annotations
 
-import importlib
 import math
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from infrec.data.matrix import Split
 from infrec.errors import InfrecError
+from infrec.registry import instantiate
 
 
 @dataclass
@@ -79,6 +80,22 @@ class Sampler(ABC):
         where a sampler tunes itself, as Distill-CF does)."""
 
 
+class UserSubsetSampler(Sampler):
+    """Keeps ``budget`` real users chosen by :meth:`choose`, with all their train interactions."""
+
+    def __init__(self, budget: int | float | None = None, seed: int = 0):
+        self.budget, self.seed = budget, seed
+
+    @abstractmethod
+    def choose(self, split: Split, k: int) -> tuple[np.ndarray, dict[str, float]]:
+        """``k`` user indices, and any sampler-specific numbers for the metadata."""
+
+    def sample(self, split: Split) -> Support:
+        start = time.perf_counter()
+        rows, extra = self.choose(split, resolve_budget(self.budget, split.n_users))
+        return keep_rows(split.train, rows, time.perf_counter() - start, **extra)
+
+
 SAMPLERS = {
     "full": "FullSampler",
     "random_user": "RandomUserSampler",
@@ -91,10 +108,5 @@ SAMPLERS = {
 
 
 def build_sampler(cfg: Any, seed: int = 0) -> Sampler:
-    """Instantiate ``infrec.samplers.<cfg.name>`` from its config (every key but ``name``)."""
-    name = str(cfg.get("name"))
-    if name not in SAMPLERS:
-        raise InfrecError(f"sampler.name={name!r}: unknown; choose one of {sorted(SAMPLERS)}")
-    module = importlib.import_module(f"infrec.samplers.{name}")
-    options = {k: v for k, v in dict(cfg).items() if k != "name"}
-    return getattr(module, SAMPLERS[name])(seed=seed, **options)
+    """Instantiate ``infrec.samplers.<cfg.name>`` from its config."""
+    return instantiate("sampler", "samplers", SAMPLERS, cfg, seed=seed)

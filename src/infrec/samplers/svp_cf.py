@@ -11,7 +11,6 @@ Filtering Datasets", WSDM 2022.
 from __future__ import annotations
 
 import logging
-import time
 from functools import partial
 
 import jax
@@ -21,7 +20,7 @@ import optax
 
 from infrec.data.matrix import Split
 from infrec.errors import InfrecError
-from infrec.samplers.base import Sampler, Support, keep_rows, resolve_budget
+from infrec.samplers.base import UserSubsetSampler
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +86,7 @@ def forgetting_events(
     return events
 
 
-class SVPCFSampler(Sampler):
+class SVPCFSampler(UserSubsetSampler):
     name = "svp_cf"
 
     def __init__(
@@ -102,13 +101,11 @@ class SVPCFSampler(Sampler):
     ):
         if int(epochs) < 2:
             raise InfrecError(f"sampler.epochs={epochs}: forgetting needs ≥ 2 epochs")
-        self.budget, self.seed = budget, seed
+        super().__init__(budget, seed)
         self.epochs, self.dim, self.lr = int(epochs), int(dim), float(lr)
         self.batch_size, self.l2 = int(batch_size), float(l2)
 
-    def sample(self, split: Split) -> Support:
-        start = time.perf_counter()
-        k = resolve_budget(self.budget, split.n_users)
+    def choose(self, split: Split, k: int) -> tuple[np.ndarray, dict[str, float]]:
         events = forgetting_events(
             split, self.epochs, self.dim, self.lr, self.batch_size, self.l2, self.seed
         )
@@ -119,9 +116,4 @@ class SVPCFSampler(Sampler):
         )
         per_user[counts == 0] = -1.0
         rows = np.argsort(-per_user, kind="stable")[:k]
-        return keep_rows(
-            split.train,
-            rows,
-            time.perf_counter() - start,
-            mean_forgetting=float(per_user[rows].mean()),
-        )
+        return rows, {"mean_forgetting": float(per_user[rows].mean())}
