@@ -148,3 +148,13 @@ def test_dvc_pipeline_is_valid():
     stages = [line.split()[0] for line in done.stdout.splitlines() if line.strip()]
     assert stages[0] == "prepare" and stages[-1] == "report"
     assert {"full", "distill@0.01", "fit_distill_cf@0.01", "fit@svp_cf"} <= set(stages)
+
+
+def test_report_to_wandb_offline(tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    write_run(tmp_path / "runs" / "a", "full", None, "m", 1, 0.40, 8.0, 1.0)
+    write_run(tmp_path / "runs" / "b", "random_user", 0.1, "m", 1, 0.20, 2.0, 0.1)
+    out = report(tmp_path / "runs", logger="wandb", group="g", mode="offline")
+    runs = list((out / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1 and list(runs[0].glob("*.wandb"))
