@@ -281,7 +281,7 @@ class DistillCFSampler(Sampler):
         init_val, lam = validate(np.asarray(logits))  # sets the first λ; not a candidate
         best_val, best_support, best_step = -np.inf, np.asarray(logits), 0
         history = [{"step": 0, "val_hr": init_val, "lambda": lam}]
-        log.info("Distill-CF μ=%d: step 0 val hr@100 %.4f (λ=%g)", mu, init_val, lam)
+        log.info("Distill-CF μ=%d: step 0 val %s %.4f (λ=%g)", mu, metric, init_val, lam)
         checks = validation_steps(self.steps)
         t_steps, n_steps, last = 0.0, 0, 0
         for i in range(1, self.steps + 1):
@@ -311,8 +311,9 @@ class DistillCFSampler(Sampler):
                 val, lam = validate(support)
                 history.append({"step": i, "val_hr": val, "lambda": lam, "loss": loss})
                 log.info(
-                    "Distill-CF step %d: val hr@100 %.4f (λ=%g), best %.4f at step %d",
+                    "Distill-CF step %d: val %s %.4f (λ=%g), best %.4f at step %d",
                     i,
+                    metric,
                     val,
                     lam,
                     best_val,
