@@ -142,7 +142,12 @@ def test_fraction_curve_sweep_end_to_end(tmp_path):
 def test_dvc_pipeline_is_valid():
     root = project_root()
     done = subprocess.run(
-        ["dvc", "stage", "list"], cwd=root, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "dvc", "stage", "list"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     stages = [line.split()[0] for line in done.stdout.splitlines() if line.strip()]
