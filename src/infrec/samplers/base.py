@@ -38,12 +38,12 @@ def describe_support(
     ``interactions`` is the total mass of the support (its sum): the count of 1s for binary
     supports, the expected number of interactions for real-valued ones (Distill-CF).
     """
-    nnz = float(matrix.sum())
+    mass = float(matrix.sum())
     return {
         "users": float(matrix.shape[0]),
-        "interactions": float(nnz),
+        "interactions": mass,
         "user_share": matrix.shape[0] / max(train.shape[0], 1),
-        "interaction_share": nnz / max(train.nnz, 1),
+        "interaction_share": mass / max(train.nnz, 1),
         "seconds": float(seconds),
     }
 
