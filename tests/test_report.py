@@ -66,6 +66,16 @@ def test_from_file_runs_are_labelled_by_their_support(tmp_path):
     assert (row["sampler"], row["budget"]) == ("distill_cf", 0.01)
 
 
+def test_unlabelled_support_takes_its_user_share_as_budget(tmp_path):
+    write_run(tmp_path / "r", "from_file", None, "m", 1, 0.3, 1.0, 0.05)
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    config["sampler"].update({"path": str(tmp_path / "absent.npz"), "budget": None})
+    (tmp_path / "r" / "config.json").write_text(json.dumps(config))
+    (row,) = collect_runs(tmp_path)
+    assert (row["sampler"], row["budget"]) == ("from_file", 0.05)
+    assert summarise([row])[0]["budget"] == 0.05
+
+
 def test_no_runs(tmp_path):
     with pytest.raises(InfrecError, match="no runs"):
         report(tmp_path)

@@ -70,7 +70,8 @@ def collect_runs(root: str | Path) -> list[dict[str, Any]]:
                 "dataset": config["dataset"]["name"],
                 "model": config["model"]["name"],
                 "sampler": sampler.get("name", "full"),
-                "budget": sampler.get("budget", 1.0) if sampler.get("name") != "full" else 1.0,
+                # a budget left unset (full, an unlabelled support) is the share of users kept
+                "budget": sampler.get("budget") or metrics.get("support/user_share", 1.0),
                 "seed": config.get("seed"),
                 "metrics": metrics,
             }

@@ -15,9 +15,9 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from infrec.data.fetch import fetch_dataset
+from infrec.data.fetch import fetch_dataset, missing_files
 from infrec.data.matrix import Split
-from infrec.data.prepare import prepare, resolve_source
+from infrec.data.prepare import prepare
 from infrec.errors import InfrecError
 from infrec.evaluate import EvalTask, check_ks, evaluate, psp_weights
 from infrec.models import build_model
@@ -41,12 +41,9 @@ METRIC_NAMES = ("hr", "ndcg", "recall", "psp")
 
 def load_split(cfg: Any) -> Split:
     """The prepared split for ``cfg.dataset``, fetching raw files first when they are missing."""
-    source = resolve_source(cfg.dataset)
-    if cfg.dataset.get("files") and not all(
-        (source if source.is_dir() else source.parent).joinpath(str(f.name)).is_file()
-        for f in cfg.dataset.files
-    ):
-        log.info("%s is missing; fetching dataset '%s'", source, cfg.dataset.name)
+    missing = missing_files(cfg.dataset)
+    if missing:
+        log.info("%s missing; fetching dataset '%s'", ", ".join(missing), cfg.dataset.name)
         fetch_dataset(cfg.dataset)
     return prepare(cfg.dataset, cache_dir=cfg.paths.cache_dir)
 

@@ -76,3 +76,16 @@ def test_infrec_fetch_cli(tmp_path):
     )
     assert done.returncode != 0 and "set dataset.path to a local copy" in done.stderr
     assert list(tmp_path.iterdir()) == []  # no run dir, no log file
+
+
+def test_missing_files_from_folder_or_file_path(tmp_path):
+    from infrec.data.fetch import missing_files
+
+    cfg = OmegaConf.create(
+        {"name": "x", "path": str(tmp_path), "files": [{"name": "a.txt"}, {"name": "b.txt"}]}
+    )
+    assert missing_files(cfg) == ["a.txt", "b.txt"]
+    (tmp_path / "a.txt").write_text("a")
+    assert missing_files(cfg) == ["b.txt"]
+    cfg.path = str(tmp_path / "a.txt")  # a file path: its folder holds the raw files
+    assert missing_files(cfg) == ["b.txt"]

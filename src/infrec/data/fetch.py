@@ -113,6 +113,20 @@ def fetch_file(spec: Any, folder: Path) -> Path:
     )
 
 
+def raw_folder(cfg: Any) -> Path:
+    """The folder a dataset's raw files live in (``dataset.path``, or its parent if a file)."""
+    path = Path(str(cfg.path)).expanduser()
+    return path.parent if path.is_file() else path
+
+
+def missing_files(cfg: Any) -> list[str]:
+    """Names of the files a dataset config lists that are not in its raw folder yet."""
+    if not cfg.get("files") or not cfg.get("path"):
+        return []
+    folder = raw_folder(cfg)
+    return [str(spec["name"]) for spec in cfg.files if not (folder / str(spec["name"])).is_file()]
+
+
 def fetch_dataset(cfg: Any) -> Path:
     """Fetch every file a dataset config lists into ``dataset.path``; return that folder."""
     if not cfg.get("files"):
@@ -121,7 +135,7 @@ def fetch_dataset(cfg: Any) -> Path:
         )
     if not cfg.get("path"):
         raise InfrecError(f"dataset.path is not set for dataset '{cfg.name}'")
-    folder = Path(str(cfg.path)).expanduser()
+    folder = raw_folder(cfg)
     for spec in cfg.files:
         fetch_file(spec, folder)
     return folder
