@@ -97,8 +97,12 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
     try:
         grid, best, best_hp, best_val = [], None, None, None
         fit_s = validate_s = 0.0
+
+        def monitor(fitted) -> float:
+            return evaluate(fitted.scorer(split.train), val_task)[selection]
+
         t_fit = time.perf_counter()
-        for hp, fitted in model.candidates(support.matrix):
+        for hp, fitted in model.candidates(support.matrix, monitor):
             t_val = time.perf_counter()
             fit_s += t_val - t_fit
             val = evaluate(fitted.scorer(split.train), val_task)

@@ -1,7 +1,9 @@
 """The model protocol: ``candidates(support)`` yields one fitted model per hyper-parameter setting.
 
 Models that share work across settings (∞-AE's kernel, EASE's Gram matrix) compute it once and
-yield a cheap solve per setting; the caller keeps the one that validates best. A fitted model
+yield a cheap solve per setting; the caller keeps the one that validates best. Trained models
+(MF, NeuMF, Mult-VAE, LightGCN) yield one setting, tuned by Hydra sweeps instead, and stop early
+on the validation *monitor* the caller passes. A fitted model
 turns a *context* matrix (each user's own history: train rows at validation time, train +
 validation rows at test time) into a function scoring a block of users over all items.
 """
@@ -20,6 +22,9 @@ from infrec.registry import instantiate
 ScoreFn = Callable[[np.ndarray], np.ndarray]
 """Scores (users × items, float) for an array of user indices."""
 
+Monitor = Callable[["Fitted"], float]
+"""A fitted model's validation score (higher is better): early stopping for trained models."""
+
 
 class Fitted(ABC):
     """A model fitted on one support with one hyper-parameter setting."""
@@ -37,11 +42,25 @@ class Model(ABC):
     name: str = "model"
 
     @abstractmethod
-    def candidates(self, support: sp.csr_matrix | np.ndarray) -> Iterator[tuple[dict, Fitted]]:
-        """Yield ``(hyper-parameters, fitted)`` for every setting of the grid."""
+    def candidates(
+        self, support: sp.csr_matrix | np.ndarray, monitor: Monitor | None = None
+    ) -> Iterator[tuple[dict, Fitted]]:
+        """Yield ``(hyper-parameters, fitted)`` for every setting of the grid.
+
+        Closed-form models ignore ``monitor``; trained models call it to stop early and keep
+        their best epoch (numeric facts such as that epoch are reported as hyper-parameters).
+        """
 
 
-MODELS = {"infinite_ae": "InfiniteAE", "ease": "EASE"}
+MODELS = {
+    "infinite_ae": "InfiniteAE",
+    "ease": "EASE",
+    "poprec": "PopRec",
+    "mf": "MF",
+    "neumf": "NeuMF",
+    "mvae": "MultVAE",
+    "lightgcn": "LightGCN",
+}
 
 
 def build_model(cfg: Any, dtype: str = "float32") -> Model:

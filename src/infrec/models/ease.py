@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from infrec.data.matrix import dense_rows
 from infrec.linalg import Array, asarray, check_lambdas, cho_solve, gram, matmul, stable_cholesky
-from infrec.models.base import Fitted, Model, ScoreFn
+from infrec.models.base import Fitted, Model, Monitor, ScoreFn
 from infrec.numerics import resolve_dtype
 
 
@@ -51,7 +51,9 @@ class EASE(Model):
         self.lambdas = check_lambdas(lambdas)
         self.dtype = resolve_dtype(dtype)
 
-    def candidates(self, support: sp.csr_matrix | np.ndarray) -> Iterator[tuple[dict, EASEFitted]]:
+    def candidates(
+        self, support: sp.csr_matrix | np.ndarray, monitor: Monitor | None = None
+    ) -> Iterator[tuple[dict, EASEFitted]]:
         start = time.perf_counter()
         x = asarray(dense_rows(support, slice(None), self.dtype), self.dtype)
         item_gram = gram(x.T)

@@ -29,7 +29,7 @@ from infrec.data.matrix import dense_rows
 from infrec.errors import InfrecError
 from infrec.kernels.ntk import kernels_from_gram, ntk
 from infrec.linalg import Array, asarray, check_lambdas, cho_solve, gram, matmul, stable_cholesky
-from infrec.models.base import Fitted, Model, ScoreFn
+from infrec.models.base import Fitted, Model, Monitor, ScoreFn
 from infrec.numerics import resolve_dtype
 
 
@@ -105,7 +105,7 @@ class InfiniteAE(Model):
         self.dtype = resolve_dtype(dtype)
 
     def candidates(
-        self, support: sp.csr_matrix | np.ndarray
+        self, support: sp.csr_matrix | np.ndarray, monitor: Monitor | None = None
     ) -> Iterator[tuple[dict, InfiniteAEFitted]]:
         start = time.perf_counter()
         x = asarray(dense_rows(support, slice(None), self.dtype), self.dtype)
