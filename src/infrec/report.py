@@ -1,4 +1,7 @@
-"""``infrec-report <runs dir>``: the fraction-of-data table and curves from a folder of runs.
+"""``infrec-report <runs dir> [--kind …]``: a study's table and curves from a folder of runs.
+
+The default kind is the fraction-of-data study, made here; ``--kind paper_table`` and
+``--kind depth`` hand the runs to :mod:`infrec.paper_table` and :mod:`infrec.depth_study`.
 
 Reads every ``metrics.json`` + ``config.json`` pair under the folder (a Hydra sweep, a DVC study),
 averages seeds per (dataset, model, sampler, budget), and adds per run
@@ -18,9 +21,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import json
 import logging
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +37,13 @@ from infrec.paths import atomic_path
 from infrec.track import write_json
 
 log = logging.getLogger("infrec.report")
+
+KINDS = {
+    "fraction_curve": "infrec.report",
+    "paper_table": "infrec.paper_table",
+    "depth": "infrec.depth_study",
+}
+"""Study kinds and the module that reports each."""
 
 QUALITY = ("test/hr@10", "test/ndcg@10", "test/hr@100", "test/ndcg@100", "test/psp@10", "test/auc")
 COLUMNS = (
@@ -74,6 +86,7 @@ def collect_runs(root: str | Path) -> list[dict[str, Any]]:
                 "budget": sampler.get("budget") or metrics.get("support/user_share", 1.0),
                 "seed": config.get("seed"),
                 "metrics": metrics,
+                "config": config,
             }
         )
     if not rows:
@@ -184,10 +197,9 @@ def plot_png(path: Path, table: list[dict[str, Any]], metric: str = "test/hr@10"
     plt.close(fig)
 
 
-def log_wandb(
-    table: list[dict[str, Any]], png: Path, project: str, group: str | None, mode: str
-) -> None:
-    """A W&B run in the sweep's group holding the table, line plots per model and the PNG."""
+@contextmanager
+def wandb_report_run(out_dir: Path, project: str, group: str | None, mode: str):
+    """A W&B run (job type ``report``) in the sweep's group, finished whatever happens."""
     import wandb
 
     run = wandb.init(
@@ -195,17 +207,29 @@ def log_wandb(
         group=group,
         job_type="report",
         mode=mode,
-        dir=str(png.parent),
+        dir=str(out_dir),
         name=f"report-{group}" if group else "report",
     )
     try:
-        run.log(
-            {
-                "fraction_curve": wandb.Table(
-                    columns=list(COLUMNS), data=[[r.get(c) for c in COLUMNS] for r in table]
-                )
-            }
-        )
+        yield run
+    finally:
+        wandb.finish()
+
+
+def wandb_table(rows: list[dict[str, Any]], columns: tuple[str, ...]):
+    import wandb
+
+    return wandb.Table(columns=list(columns), data=[[r.get(c) for c in columns] for r in rows])
+
+
+def log_wandb(
+    table: list[dict[str, Any]], png: Path, project: str, group: str | None, mode: str
+) -> None:
+    """The table, line plots per model and the PNG, in the sweep's group."""
+    import wandb
+
+    with wandb_report_run(png.parent, project, group, mode) as run:
+        run.log({"fraction_curve": wandb_table(table, COLUMNS)})
         for model in sorted({r["model"] for r in table}):
             lines = {s: rows for (m, s), rows in series(table).items() if m == model}
             run.log(
@@ -220,8 +244,6 @@ def log_wandb(
                 }
             )
         run.log({"fraction_curve_png": wandb.Image(str(png))})
-    finally:
-        wandb.finish()
 
 
 def report(
@@ -231,9 +253,19 @@ def report(
     project: str = "infrec",
     group: str | None = None,
     mode: str = "offline",
+    kind: str = "fraction_curve",
 ) -> Path:
-    """Aggregate the runs under ``root`` into ``out_dir`` (default ``root/report``)."""
+    """Aggregate the runs under ``root`` into ``out_dir`` (default ``root/report``).
+
+    ``kind`` picks the study: ``fraction_curve`` (this module), ``paper_table``
+    (:mod:`infrec.paper_table`) or ``depth`` (:mod:`infrec.depth_study`).
+    """
     out = Path(out_dir) if out_dir else Path(root) / "report"
+    if kind not in KINDS:
+        raise InfrecError(f"report kind {kind!r}: choose one of {sorted(KINDS)}")
+    if kind != "fraction_curve":
+        module = importlib.import_module(KINDS[kind])
+        return module.report(collect_runs(root), out, logger, project, group, mode)
     table = summarise(collect_runs(root))
     write_csv(out / "fraction_curve.csv", table, COLUMNS)
     for (model, sampler), rows in series(table).items():
@@ -274,6 +306,9 @@ def format_table(table: list[dict[str, Any]]) -> str:
 class ReportCallback(Callback):
     """Hydra callback: aggregate a multirun's sweep dir when the sweep ends."""
 
+    def __init__(self, kind: str = "fraction_curve"):
+        self.kind = kind
+
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         logger = config.logger
         report(
@@ -282,12 +317,14 @@ class ReportCallback(Callback):
             project=str(logger.get("project", "infrec")),
             group=logger.get("group"),
             mode=str(logger.get("mode", "offline")),
+            kind=self.kind,
         )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Aggregate runs into the fraction-of-data table")
+    parser = argparse.ArgumentParser(description="Aggregate a study's runs into tables and plots")
     parser.add_argument("runs", help="folder holding run dirs (metrics.json + config.json)")
+    parser.add_argument("--kind", choices=sorted(KINDS), default="fraction_curve")
     parser.add_argument("--out", help="output folder (default: <runs>/report)")
     parser.add_argument("--logger", choices=["none", "wandb"], default="none")
     parser.add_argument("--project", default="infrec")
@@ -295,7 +332,7 @@ def main() -> None:
     parser.add_argument("--mode", default="offline", choices=["offline", "online"])
     args = parser.parse_args()
     try:
-        report(args.runs, args.out, args.logger, args.project, args.group, args.mode)
+        report(args.runs, args.out, args.logger, args.project, args.group, args.mode, args.kind)
     except InfrecError as e:
         raise SystemExit(f"error: {e}") from None
 

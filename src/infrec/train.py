@@ -151,7 +151,7 @@ def _hydra_main(cfg: DictConfig) -> float:
     except InfrecError as e:
         log.error("%s", e)
         raise SystemExit(f"error: {e}") from None
-    return metrics[str(cfg.selection.metric).replace("val/", "test/", 1)]
+    return metrics[str(cfg.selection.metric)]  # the validation score sweepers maximise
 
 
 def main() -> None:

@@ -1,0 +1,122 @@
+"""The paper's main table: every model tuned on validation, test metrics at k = 10 and 100.
+
+One row per model (the run with the best validation selection metric when a folder holds
+several, e.g. a search sweep), its chosen hyper-parameters, the paper's nDCG@10 beside ours
+(from ``study.paper`` in the runs' config, keyed by dataset and model) and the seconds each took
+(``fit_s``: training or closed-form fit at the chosen setting; ``total_s``: the whole run, the
+validation grid or early-stopping passes included). Written as ``paper_table.md`` and
+``paper_table.csv``, and as a W&B table with the logger on.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from infrec.paths import atomic_path
+from infrec.report import wandb_report_run, wandb_table, write_csv
+
+MODEL_ORDER = ("poprec", "mf", "neumf", "mvae", "lightgcn", "ease", "infinite_ae")
+METRICS = ("ndcg@10", "hr@10", "recall@10", "ndcg@100", "hr@100", "recall@100", "psp@10", "auc")
+COLUMNS = (
+    "dataset",
+    "model",
+    "paper_ndcg@10",
+    *METRICS,
+    "ndcg@10_minus_paper",
+    "fit_s",
+    "total_s",
+    "hyper_parameters",
+)
+
+
+def _selection(row: dict[str, Any]) -> float:
+    metric = str(row["config"].get("selection", {}).get("metric", "val/hr@100"))
+    return float(row["metrics"].get(metric, -math.inf))
+
+
+def best_per_model(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Table rows (metrics ×100): the best-validating run of each (dataset, model)."""
+    best: dict[tuple[str, str], dict[str, Any]] = {}
+    for run in runs:
+        key = (run["dataset"], run["model"])
+        if key not in best or _selection(run) > _selection(best[key]):
+            best[key] = run
+    rows = []
+    order = {m: i for i, m in enumerate(MODEL_ORDER)}
+    for (dataset, model), run in sorted(
+        best.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], len(order)), kv[0][1])
+    ):
+        m = run["metrics"]
+        paper = run["config"].get("study", {}).get("paper", {}).get(dataset, {}).get(model)
+        row: dict[str, Any] = {"dataset": dataset, "model": model}
+        row.update({k: 100 * m[f"test/{k}"] for k in METRICS if f"test/{k}" in m})
+        row["paper_ndcg@10"] = float(paper) if paper is not None else math.nan
+        row["ndcg@10_minus_paper"] = row.get("ndcg@10", math.nan) - row["paper_ndcg@10"]
+        row["fit_s"] = m.get("time/fit_best_s", math.nan)
+        row["total_s"] = m.get("time/total_s", math.nan)
+        row["hyper_parameters"] = " ".join(
+            f"{k[3:]}={v:g}" for k, v in sorted(m.items()) if k.startswith("hp/")
+        )
+        rows.append(row)
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The table as Markdown: metrics ×100, the paper's nDCG@10 beside ours, seconds."""
+    head = [
+        "dataset",
+        "model",
+        "nDCG@10",
+        "paper",
+        "Δ",
+        "HR@10",
+        "nDCG@100",
+        "HR@100",
+        "PSP@10",
+        "AUC",
+        "fit s",
+        "total s",
+        "chosen hyper-parameters",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [r["dataset"], r["model"]]
+        cells += [
+            f"{r.get(k, math.nan):.2f}"
+            for k in (
+                "ndcg@10",
+                "paper_ndcg@10",
+                "ndcg@10_minus_paper",
+                "hr@10",
+                "ndcg@100",
+                "hr@100",
+                "psp@10",
+                "auc",
+            )
+        ]
+        cells += [f"{r['fit_s']:.1f}", f"{r['total_s']:.1f}", r["hyper_parameters"] or "—"]
+        lines.append("| " + " | ".join(c.replace("nan", "—") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def report(
+    runs: list[dict[str, Any]],
+    out: Path,
+    logger: str,
+    project: str,
+    group: str | None,
+    mode: str,
+) -> Path:
+    rows = best_per_model(runs)
+    write_csv(out / "paper_table.csv", rows, COLUMNS)
+    text = markdown(rows)
+    with atomic_path(out / "paper_table.md") as tmp:
+        tmp.write_text(text)
+    if logger == "wandb":
+        with wandb_report_run(out, project, group, mode) as run:
+            run.log({"paper_table": wandb_table(rows, COLUMNS)})
+    print(text)
+    print(f"report: {out / 'paper_table.md'}, {out / 'paper_table.csv'}")
+    return out

@@ -1,0 +1,140 @@
+"""The paper table, the depth study and hyper-parameter search: configs, reports and real sweeps."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from infrec.paper_table import best_per_model, markdown
+from infrec.paths import config_dir
+from tests.test_report import tiny_csv
+
+
+def run_sweep(args, tmp_path):
+    tiny_csv(tmp_path / "r.csv")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "infrec.train",
+            "-m",
+            "dataset=custom",
+            f"dataset.path={tmp_path / 'r.csv'}",
+            "eval.ks=[10,20]",
+            "selection.metric=val/hr@20",
+            f"paths.cache_dir={tmp_path / 'cache'}",
+            f"hydra.sweep.dir={tmp_path / 'sweep'}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        env={**os.environ, "WANDB_MODE": "offline"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def fake_run(model, val, ndcg, paper=None):
+    return {
+        "dataset": "toy",
+        "model": model,
+        "config": {
+            "selection": {"metric": "val/hr@100"},
+            "study": {"paper": {"toy": {model: paper}} if paper else {}},
+        },
+        "metrics": {
+            "val/hr@100": val,
+            "test/ndcg@10": ndcg,
+            "test/hr@10": ndcg,
+            "time/fit_best_s": 1.0,
+            "time/total_s": 2.0,
+            "hp/lr": 0.1,
+        },
+    }
+
+
+def test_paper_table_keeps_the_best_validating_run_per_model():
+    rows = best_per_model(
+        [
+            fake_run("mf", 0.4, 0.20, paper=25.0),
+            fake_run("mf", 0.5, 0.24, paper=25.0),
+            fake_run("poprec", 0.1, 0.10),
+            fake_run("ease", 0.6, 0.30),
+        ]
+    )
+    assert [r["model"] for r in rows] == ["poprec", "mf", "ease"]  # the paper's column order
+    mf = rows[1]
+    assert mf["ndcg@10"] == pytest.approx(24.0)
+    assert mf["ndcg@10_minus_paper"] == pytest.approx(-1.0)
+    text = markdown(rows)
+    assert "| toy | mf | 24.00 | 25.00 | -1.00 |" in text
+    assert "| toy | poprec | 10.00 | — | — |" in text
+
+
+def test_paper_table_sweep_end_to_end(tmp_path):
+    done = run_sweep(
+        [
+            "experiment=paper_table",
+            "study.models='poprec,mf,mvae,ease,infinite_ae'",
+            "+study.paper.custom.mf=20.0",
+        ],
+        tmp_path,
+    )
+    out = tmp_path / "sweep" / "report"
+    with (out / "paper_table.csv").open() as f:
+        rows = {r["model"]: r for r in csv.DictReader(f)}
+    assert list(rows) == ["poprec", "mf", "mvae", "ease", "infinite_ae"]
+    assert float(rows["mf"]["paper_ndcg@10"]) == 20.0
+    assert "best_epoch=" in rows["mf"]["hyper_parameters"]
+    assert all(0 <= float(r["ndcg@10"]) <= 100 for r in rows.values())
+    assert "| custom | ease |" in (out / "paper_table.md").read_text()
+    assert "paper_table.md" in done.stdout
+
+
+def test_depth_sweep_end_to_end(tmp_path):
+    run_sweep(["experiment=depth", "study.depths='1,3'", "model.lambdas=[1,10]"], tmp_path)
+    out = tmp_path / "sweep" / "report"
+    with (out / "depth.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["depth"]) for r in rows] == [1, 3]
+    assert all(float(r["lambda"]) in (1.0, 10.0) for r in rows)
+    assert (out / "depth.png").stat().st_size > 1000
+
+
+def test_search_grids_name_real_model_options():
+    for path in sorted((config_dir() / "search").glob("*.yaml")):
+        with initialize_config_dir(str(config_dir()), version_base="1.3"):
+            cfg = compose("config", overrides=[f"search={path.stem}"], return_hydra_config=True)
+        assert cfg.model.name == path.stem
+        params = cfg.hydra.sweeper.params
+        assert params, path
+        for key in params:
+            assert key.startswith("model.") and key[6:] in cfg.model, f"{path.name}: {key}"
+
+
+def test_optuna_tuner_maximises_validation(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    run_sweep(
+        [
+            "search=mf",
+            "tuner=optuna",
+            "hydra.sweeper.n_trials=2",
+            "model.epochs=2",
+            "model.eval_every=1",
+        ],
+        tmp_path,
+    )
+    runs = sorted((tmp_path / "sweep").glob("*/metrics.json"))
+    assert len(runs) == 2
+    best = OmegaConf.load(tmp_path / "sweep" / "optimization_results.yaml")
+    vals = [json.loads(p.read_text())["val/hr@20"] for p in runs]
+    assert best.best_value == pytest.approx(max(vals))
