@@ -138,3 +138,50 @@ def test_optuna_tuner_maximises_validation(tmp_path):
     best = OmegaConf.load(tmp_path / "sweep" / "optimization_results.yaml")
     vals = [json.loads(p.read_text())["val/hr@20"] for p in runs]
     assert best.best_value == pytest.approx(max(vals))
+
+
+@pytest.mark.parametrize("model", ["mf", "lightgcn", "neumf", "mvae", "poprec"])
+def test_every_model_fits_a_user_subset_and_scores_all_users(model, tmp_path):
+    from infrec.train import run
+    from tests.conftest import compose_cfg
+
+    tiny_csv(tmp_path / "r.csv")
+    train_opts = [] if model == "poprec" else ["model.epochs=3", "model.eval_every=1"]
+    cfg = compose_cfg(
+        [
+            "dataset=custom",
+            f"dataset.path={tmp_path / 'r.csv'}",
+            "eval.ks=[10,20]",
+            "selection.metric=val/hr@20",
+            f"model={model}",
+            "sampler=random_user",
+            "sampler.budget=0.5",
+            *train_opts,
+        ],
+        tmp_path,
+    )
+    metrics = run(cfg, tmp_path / "run")
+    assert metrics["support/users"] == 30
+    assert metrics["test/n_users"] == 60  # every real user scored, most folded in
+    assert 0 < metrics["test/hr@20"] <= 1
+
+
+def test_study_reports_log_to_wandb_offline(tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    from infrec.depth_study import report as depth_report
+    from infrec.paper_table import report as table_report
+
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    runs = []
+    for depth, hr in ((1, 0.30), (2, 0.32)):
+        run = fake_run("infinite_ae", 0.5, hr)
+        run["config"]["model"] = {"name": "infinite_ae", "depth": depth}
+        run["metrics"]["hp/lambda"] = 5.0
+        runs.append(run)
+    out = depth_report(runs, tmp_path / "depth", "wandb", "infrec", "g", "offline")
+    with (out / "depth.csv").open() as f:
+        assert [float(r["hr@10"]) for r in csv.DictReader(f)] == [30.0, 32.0]
+    out = table_report(runs, tmp_path / "table", "wandb", "infrec", "g", "offline")
+    for folder in (tmp_path / "depth", tmp_path / "table"):
+        (run_dir,) = (folder / "wandb").glob("offline-run-*")
+        assert list(run_dir.glob("*.wandb"))

@@ -222,3 +222,13 @@ def test_bad_settings_are_named(make, match):
 def test_empty_support_is_refused():
     with pytest.raises(InfrecError, match="no interactions"):
         next(MF(lr=0.1, batch_size=8, epochs=1).candidates(sp.csr_matrix((3, 4))))
+
+
+def test_real_valued_supports_are_binarised_for_pairwise_models():
+    from infrec.models.sampling import binary_support
+
+    real = np.array([[0.9, 0.2, 0.7, 0.0], [0.1, 0.6, 0.05, 0.3]], np.float32)
+    got = binary_support(real).toarray()
+    # each row keeps its round(row sum) largest entries: 2 and 1
+    np.testing.assert_array_equal(got, [[1, 0, 1, 0], [0, 1, 0, 0]])
+    np.testing.assert_array_equal(binary_support(R34).toarray(), R34)
