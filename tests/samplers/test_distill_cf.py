@@ -16,6 +16,7 @@ from infrec.samplers.distill_cf import (
     multi_gumbel_pooled,
     validation_steps,
 )
+from infrec.sparse import csr_pair
 
 
 @pytest.fixture
@@ -66,6 +67,16 @@ def test_gradient_matches_finite_differences(x64):
         step[idx] = eps
         fd = (f(logits + step) - f(logits - step)) / (2 * eps)
         assert grad[idx] == pytest.approx(float(fd), rel=1e-5, abs=1e-9)
+
+
+def test_sparse_target_gram_gives_the_same_loss_and_gradient(x64):
+    logits, targets, loss = tiny_problem()
+    csr = csr_pair(sp.csr_matrix(np.asarray(targets)), dtype=np.float64)
+    key = jax.random.key(5)
+    dense = jax.value_and_grad(lambda x: loss(x, key, targets, 0.5))(logits)
+    sparse = jax.value_and_grad(lambda x: loss(x, key, targets, 0.5, targets_csr=csr))(logits)
+    assert float(sparse[0]) == pytest.approx(float(dense[0]), rel=1e-12)
+    np.testing.assert_allclose(sparse[1], dense[1], rtol=1e-9, atol=1e-12)
 
 
 def test_loss_decreases(x64):

@@ -1,0 +1,52 @@
+"""Sparse × dense products that differentiate fast on CPU.
+
+XLA:CPU turns the gradient of a sparse product (or of a gather) into a serial scatter-add; here the
+backward pass is another CSR product with the stored transpose, ~10× faster on ML-1M-sized data.
+Used by LightGCN's propagation and by Distill-CF's target Gram matrix.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.sparse as sp
+from jax.experimental import sparse as jsp
+
+CSR = tuple[jax.Array, jax.Array, jax.Array]
+"""(data, indices, indptr) of a CSR matrix on the device."""
+
+
+def device_csr(m: sp.spmatrix, dtype=np.float32) -> CSR:
+    """A SciPy CSR matrix as (data, indices, indptr) device arrays, data in ``dtype``."""
+    m = sp.csr_matrix(m)
+    m.sort_indices()
+    return (
+        jnp.asarray(m.data.astype(dtype)),
+        jnp.asarray(m.indices, jnp.int32),
+        jnp.asarray(m.indptr, jnp.int32),
+    )
+
+
+def csr_pair(m: sp.spmatrix, dtype=np.float32) -> tuple[CSR, CSR]:
+    """``m`` and its transpose on the device: the two operands :func:`spmm` needs."""
+    m = sp.csr_matrix(m)
+    return device_csr(m, dtype), device_csr(m.T.tocsr(), dtype)
+
+
+@jax.custom_vjp
+def spmm(a: CSR, a_t: CSR, x: jax.Array) -> jax.Array:
+    """``A @ x`` for a CSR ``A`` whose transpose ``a_t`` is given: the backward pass is another
+    CSR product (``Aᵀ g``) instead of the scatter-add XLA would emit (≈ 10× faster on CPU)."""
+    return jsp.BCSR(a, shape=(a[2].shape[0] - 1, x.shape[0])) @ x
+
+
+def _spmm_fwd(a: CSR, a_t: CSR, x: jax.Array):
+    return spmm(a, a_t, x), a_t
+
+
+def _spmm_bwd(a_t: CSR, g: jax.Array):
+    return None, None, jsp.BCSR(a_t, shape=(a_t[2].shape[0] - 1, g.shape[0])) @ g
+
+
+spmm.defvjp(_spmm_fwd, _spmm_bwd)
