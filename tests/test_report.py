@@ -93,6 +93,7 @@ def tiny_csv(path):
 
 
 def sweep(args, tmp_path):
+    """Multirun the real CLI on the tiny CSV ``tmp_path / 'r.csv'``; ``args`` name the study."""
     base = [
         "dataset=custom",
         f"dataset.path={tmp_path / 'r.csv'}",
@@ -102,7 +103,7 @@ def sweep(args, tmp_path):
         f"paths.support_dir={tmp_path / 'supports'}",
     ]
     done = subprocess.run(
-        [sys.executable, "-m", "infrec.train", "-m", "experiment=fraction_curve", *base, *args],
+        [sys.executable, "-m", "infrec.train", "-m", *base, *args],
         capture_output=True,
         text=True,
         timeout=900,
@@ -117,6 +118,7 @@ def test_fraction_curve_sweep_end_to_end(tmp_path):
     tiny_csv(tmp_path / "r.csv")
     sweep(
         [
+            "experiment=fraction_curve",
             "sampler=random_user,head_user,random_interaction",
             "sampler.budget=0.3,1.0",
             f"hydra.sweep.dir={tmp_path / 'study' / 'simple'}",
@@ -125,6 +127,7 @@ def test_fraction_curve_sweep_end_to_end(tmp_path):
     )
     done = sweep(
         [
+            "experiment=fraction_curve",
             "sampler=distill_cf",
             "sampler.budget=0.1",
             "sampler.steps=30",

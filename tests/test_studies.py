@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -14,33 +11,12 @@ from omegaconf import OmegaConf
 
 from infrec.paper_table import best_per_model, markdown
 from infrec.paths import config_dir
-from tests.test_report import tiny_csv
+from tests.test_report import sweep, tiny_csv
 
 
 def run_sweep(args, tmp_path):
     tiny_csv(tmp_path / "r.csv")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "infrec.train",
-            "-m",
-            "dataset=custom",
-            f"dataset.path={tmp_path / 'r.csv'}",
-            "eval.ks=[10,20]",
-            "selection.metric=val/hr@20",
-            f"paths.cache_dir={tmp_path / 'cache'}",
-            f"hydra.sweep.dir={tmp_path / 'sweep'}",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-        env={**os.environ, "WANDB_MODE": "offline"},
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done
+    return sweep([f"hydra.sweep.dir={tmp_path / 'sweep'}", *args], tmp_path)
 
 
 def fake_run(model, val, ndcg, paper=None):

@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 
 from infrec.errors import InfrecError
-from infrec.paths import atomic_path
-from infrec.report import wandb_report_run, wandb_table, write_csv
+from infrec.report import pyplot, save_png, wandb_report_run, wandb_table, write_csv
 
 METRICS = ("hr@10", "ndcg@10", "hr@100", "ndcg@100", "psp@10", "auc")
 COLUMNS = ("dataset", "model", "depth", "seeds", *METRICS, "lambda", "fit_s")
@@ -43,12 +42,7 @@ def depth_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def plot_png(path: Path, rows: list[dict[str, Any]]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = pyplot().subplots(figsize=(5.5, 4))
     for dataset in sorted({r["dataset"] for r in rows}):
         mine = [r for r in rows if r["dataset"] == dataset]
         for metric, style in (("hr@10", "o-"), ("ndcg@10", "s--")):
@@ -64,10 +58,7 @@ def plot_png(path: Path, rows: list[dict[str, Any]]) -> None:
     ax.set_title("∞-AE: quality against depth")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_png(fig, path)
 
 
 def report(

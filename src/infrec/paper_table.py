@@ -63,6 +63,10 @@ def best_per_model(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def _number(value: float, spec: str) -> str:
+    return "—" if math.isnan(value) else format(value, spec)
+
+
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The table as Markdown: metrics ×100, the paper's nDCG@10 beside ours, seconds."""
     head = [
@@ -84,7 +88,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         cells = [r["dataset"], r["model"]]
         cells += [
-            f"{r.get(k, math.nan):.2f}"
+            _number(r.get(k, math.nan), ".2f")
             for k in (
                 "ndcg@10",
                 "paper_ndcg@10",
@@ -96,8 +100,9 @@ def markdown(rows: list[dict[str, Any]]) -> str:
                 "auc",
             )
         ]
-        cells += [f"{r['fit_s']:.1f}", f"{r['total_s']:.1f}", r["hyper_parameters"] or "—"]
-        lines.append("| " + " | ".join(c.replace("nan", "—") for c in cells) + " |")
+        cells += [_number(r["fit_s"], ".1f"), _number(r["total_s"], ".1f")]
+        cells.append(r["hyper_parameters"] or "—")
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -166,13 +166,27 @@ def series(table: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, 
     return {k: sorted(v, key=lambda r: r["user_share"]) for k, v in sorted(out.items())}
 
 
-def plot_png(path: Path, table: list[dict[str, Any]], metric: str = "test/hr@10") -> None:
-    """One panel per model: ``metric`` ×100 against % users kept (log x), a line per sampler."""
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def save_png(fig, path: Path) -> None:
+    """Lay out, write atomically and close a figure."""
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    pyplot().close(fig)
+
+
+def plot_png(path: Path, table: list[dict[str, Any]], metric: str = "test/hr@10") -> None:
+    """One panel per model: ``metric`` ×100 against % users kept (log x), a line per sampler."""
+    plt = pyplot()
     lines = series(table)
     models = sorted({m for m, _ in lines})
     fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 4), squeeze=False)
@@ -191,10 +205,7 @@ def plot_png(path: Path, table: list[dict[str, Any]], metric: str = "test/hr@10"
         ax.set_title(model)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    save_png(fig, path)
 
 
 @contextmanager
