@@ -11,6 +11,7 @@ import logging
 import time
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
@@ -97,15 +98,21 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
     try:
         grid, best, best_hp, best_val = [], None, None, None
         fit_s = validate_s = 0.0
+        validated: WeakKeyDictionary = WeakKeyDictionary()  # fitted → validation metrics
+
+        def validate(fitted) -> dict[str, float]:
+            if fitted not in validated:
+                validated[fitted] = evaluate(fitted.scorer(split.train), val_task)
+            return validated[fitted]
 
         def monitor(fitted) -> float:
-            return evaluate(fitted.scorer(split.train), val_task)[selection]
+            return validate(fitted)[selection]
 
         t_fit = time.perf_counter()
         for hp, fitted in model.candidates(support.matrix, monitor):
             t_val = time.perf_counter()
             fit_s += t_val - t_fit
-            val = evaluate(fitted.scorer(split.train), val_task)
+            val = validate(fitted)  # trained models: already scored by the monitor
             validate_s += time.perf_counter() - t_val
             grid.append({"hp": hp, "val": val, "fit_seconds": fitted.fit_seconds})
             log.info(

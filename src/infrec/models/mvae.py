@@ -75,11 +75,11 @@ def _logits(net: MultVAENet, params, x: jax.Array) -> jax.Array:
 
 def annealed_loss(net: MultVAENet, params, batch: dict, x: jax.Array) -> jax.Array:
     """One training step's loss: rows ``batch["row"]`` of ``x``, with dropout and z sampled from
-    ``batch["key"]`` and β = ``batch["beta"][0]``."""
+    ``batch["key"]`` and β = ``batch["beta"]``."""
     rows = x[batch["row"]]
     drop, sample = jax.random.split(jax.random.wrap_key_data(batch["key"]))
     logits, kl = net.apply(params, rows, train=True, rngs={"dropout": drop, "sample": sample})
-    return mvae_loss(logits, rows, kl, batch["beta"][0])
+    return mvae_loss(logits, rows, kl, batch["beta"])
 
 
 class MultVAEFitted(Fitted):
@@ -141,7 +141,7 @@ class MultVAE(TrainedModel):
             n = len(batches["row"])
             step = steps_done + np.arange(n)
             beta = np.minimum(self.anneal_cap, step / self.anneal_steps).astype(np.float32)
-            batches["beta"] = np.repeat(beta[:, None], batches["row"].shape[1], 1)
+            batches["beta"] = beta
             key, sub = jax.random.split(key)
             batches["key"] = np.asarray(jax.random.key_data(jax.random.split(sub, n)))
             steps_done += n

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from infrec.errors import InfrecError
 from infrec.models.base import Fitted, Monitor, ScoreFn
 from infrec.models.sampling import batched, binary_support, pairs, sample_negatives
-from infrec.models.training import Schedule, TrainedModel, run_epoch, train
+from infrec.models.training import TrainedModel, run_epoch, train
 
 SCORE_CHUNK = 256
 """Users scored against all items at once (memory: chunk × items × first MLP width floats)."""
@@ -145,6 +145,8 @@ class NeuMF(TrainedModel):
             raise InfrecError(f"model.mlp_layers={list(mlp_layers)}: widths ≥ 1, the first even")
         if int(negatives) < 1:
             raise InfrecError(f"model.negatives={negatives}: must be ≥ 1")
+        if int(fold_in_epochs) < 1:
+            raise InfrecError(f"model.fold_in_epochs={fold_in_epochs}: must be ≥ 1")
         super().__init__(**train_opts)
         self.gmf_dim, self.mlp_layers = int(gmf_dim), mlp_layers
         self.negatives, self.weight_decay = int(negatives), float(weight_decay)
@@ -209,7 +211,7 @@ class NeuMF(TrainedModel):
         rng = np.random.default_rng(self.seed + 1)
         optimizer = self._optimizer()
         state = optimizer.init(user)
-        for _ in range(Schedule(self.fold_in_epochs).epochs):
+        for _ in range(self.fold_in_epochs):
             batches = pointwise_batches(context, self.negatives, self.batch_size, rng)
             user, state, _ = run_epoch(user, state, batches, fixed, loss, optimizer)
         return folded, {"params": {**fixed, **user}}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from abc import abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -159,11 +160,11 @@ class TrainedModel(Model):
         """The numeric settings this run used (learning rate, sizes, regularisation)."""
         return {"lr": self.lr, "batch_size": float(self.batch_size)}
 
+    @abstractmethod
     def fit(
         self, support: sp.csr_matrix | np.ndarray, monitor: Monitor | None
     ) -> tuple[Fitted, dict[str, float]]:
         """Train on ``support``; return the best fitted model and training facts."""
-        raise NotImplementedError
 
     def candidates(
         self, support: sp.csr_matrix | np.ndarray, monitor: Monitor | None = None
