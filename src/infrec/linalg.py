@@ -72,9 +72,11 @@ def _jax_cholesky(a: jax.Array, shift: jax.Array) -> jax.Array:
 def _try_cholesky(a: Array, shift: float) -> Array | None:
     """Lower Cholesky factor of ``a + shift·I``, or None when it does not exist numerically."""
     if on_host():
-        # LAPACK works in Fortran order; a symmetric matrix is its own transpose, so lay the copy
-        # out that way and factorise in place (the upper triangle is left as is and never read).
-        shifted = np.array(a, order="F", copy=True)
+        # LAPACK works in Fortran order; a symmetric matrix is its own transpose, so the C-ordered
+        # ``a`` read as ``a.T`` *is* the Fortran layout: a straight copy (a C→F copy of a
+        # 6,000² kernel costs 0.35 s, this one 0.05 s). Factorise in place; the upper triangle is
+        # left as is and never read.
+        shifted = np.array(np.asarray(a).T, order="F", copy=True)
         shifted[np.diag_indices_from(shifted)] += shift
         potrf = sla.get_lapack_funcs("potrf", (shifted,))
         chol, info = potrf(shifted, lower=1, overwrite_a=1, clean=0)
@@ -111,7 +113,22 @@ def stable_cholesky(a: Array, shift: float, scale: float) -> tuple[Array, float]
 
 
 def cho_solve(chol: Array, b: Array) -> Array:
-    """``(L Lᵀ)⁻¹ b`` for a lower Cholesky factor ``L``."""
-    if on_host():
-        return sla.cho_solve((chol, True), np.asarray(b), check_finite=False)
-    return jsl.cho_solve((chol, True), jnp.asarray(b))
+    """``(L Lᵀ)⁻¹ b`` for a lower Cholesky factor ``L`` (``b`` is n × m; the result is C-ordered).
+
+    On the host a C-ordered ``b`` is solved as its transpose from the right,
+    ``bᵀ L⁻ᵀ L⁻¹``, with two in-place BLAS ``trsm`` calls on one copy: ``bᵀ`` is already in
+    Fortran order, so nothing is transposed in memory, and the result's transpose is the C-ordered
+    answer. For the 6,040 × 3,706 ML-1M solve this takes 1.26 s against ``scipy``'s
+    ``cho_solve`` 1.55 s (``benchmarks/bench_linalg.py``).
+    """
+    if not on_host():
+        return jsl.cho_solve((chol, True), jnp.asarray(b))
+    b = np.asarray(b)
+    if b.ndim != 2 or not b.flags.c_contiguous:
+        return sla.cho_solve((chol, True), b, check_finite=False)
+    chol = np.asarray(chol, dtype=b.dtype)
+    trsm = sla.get_blas_funcs("trsm", (chol, b))
+    rhs = np.array(b.T, order="F", copy=True)
+    rhs = trsm(1.0, chol, rhs, side=1, lower=1, trans_a=1, overwrite_b=1)  # bᵀ L⁻ᵀ
+    rhs = trsm(1.0, chol, rhs, side=1, lower=1, overwrite_b=1)  # bᵀ L⁻ᵀ L⁻¹
+    return rhs.T
