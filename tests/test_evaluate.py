@@ -67,6 +67,16 @@ def test_pooled_auc_ties_count_half():
     assert pooled_auc(np.array([2.0, 0.0]), np.array([1.0])) == 0.5
 
 
+def test_pooled_auc_matches_rank_sum_statistic():
+    from scipy.stats import mannwhitneyu
+
+    rng = np.random.default_rng(3)
+    pos = rng.integers(0, 20, 300).astype(float)  # many ties, within and across the groups
+    neg = rng.integers(0, 15, 700).astype(float)
+    u = mannwhitneyu(pos, neg, method="asymptotic").statistic
+    assert pooled_auc(pos, neg) == pytest.approx(u / (len(pos) * len(neg)), rel=1e-12)
+
+
 def test_k_larger_than_items():
     with pytest.raises(InfrecError, match=r"eval.ks=\[10\].*item count \(5\)"):
         EvalTask.build(

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.stats import rankdata
 
 from infrec.errors import InfrecError
 
@@ -71,20 +70,32 @@ def _sample_negatives(
     return picked, valid
 
 
-def _top_weight_sums(target: np.ndarray, weights: np.ndarray, kmax: int) -> np.ndarray:
-    """Per user, cumulative sums of its largest target weights (the PSP ideal), kmax columns."""
-    target_w = np.where(target, weights[None, :], 0.0)
-    if kmax < target.shape[1]:
-        target_w = -np.partition(-target_w, kmax - 1, axis=1)[:, :kmax]
-    return np.cumsum(-np.sort(-target_w, axis=1), axis=1)
+def _top_weight_sums(
+    targets: sp.csr_matrix, rows: np.ndarray, weights: np.ndarray, kmax: int
+) -> np.ndarray:
+    """Per user, cumulative sums of its largest target weights (the PSP ideal), kmax columns.
+
+    Works on the sparse targets: each row's target weights sorted descending, zero-padded to kmax.
+    """
+    sub = targets[rows]
+    row_of = np.repeat(np.arange(len(rows)), np.diff(sub.indptr))
+    w = weights[sub.indices]
+    order = np.lexsort((-w, row_of))  # grouped by row, heaviest first within a row
+    rank = np.arange(len(order)) - sub.indptr[row_of[order]]
+    keep = rank < kmax
+    best = np.zeros((len(rows), kmax))
+    best[row_of[order][keep], rank[keep]] = w[order][keep]
+    return np.cumsum(best, axis=1)
 
 
 def pooled_auc(pos: np.ndarray, neg: np.ndarray) -> float:
     """Mann–Whitney AUC of positive vs negative scores (ties count one half)."""
     if len(pos) == 0 or len(neg) == 0:
         return float("nan")
-    ranks = rankdata(np.concatenate([pos, neg]))
-    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+    neg = np.sort(neg)
+    below = np.searchsorted(neg, pos, side="left").sum(dtype=np.int64)
+    not_above = np.searchsorted(neg, pos, side="right").sum(dtype=np.int64)
+    return float((below + not_above) / 2 / (len(pos) * len(neg)))
 
 
 @dataclass
@@ -127,13 +138,12 @@ class EvalTask:
         users = np.flatnonzero(np.diff(targets.indptr) > 0)
         weights = np.asarray(item_weights, np.float64)
         rng = np.random.default_rng(seed)
-        negs, valids, ideals = [], [], []
+        negs, valids = [], []
         for start in range(0, len(users), block_users):
             rows = users[start : start + block_users]
             neg, valid = _sample_negatives(known, rows, n_items, int(n_negatives), rng)
             negs.append(neg)
             valids.append(valid)
-            ideals.append(_top_weight_sums(_dense_bool(targets, rows), weights, ks[-1]))
         n_neg = min(int(n_negatives), n_items)
         return cls(
             context=context.tocsr(),
@@ -143,7 +153,7 @@ class EvalTask:
             weights=weights,
             negatives=np.concatenate(negs) if negs else np.zeros((0, n_neg), np.int64),
             negatives_valid=np.concatenate(valids) if valids else np.zeros((0, n_neg), bool),
-            ideal_psp=np.concatenate(ideals) if ideals else np.zeros((0, ks[-1])),
+            ideal_psp=_top_weight_sums(targets.tocsr(), users, weights, ks[-1]),
             block_users=int(block_users),
         )
 

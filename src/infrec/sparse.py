@@ -2,10 +2,13 @@
 
 XLA:CPU turns the gradient of a sparse product (or of a gather) into a serial scatter-add; here the
 backward pass is another CSR product with the stored transpose, ~10× faster on ML-1M-sized data.
-Used by LightGCN's propagation and by Distill-CF's target Gram matrix.
+Used by LightGCN's propagation and by Distill-CF's target Gram matrix; :func:`csr_matmul` is the
+plain forward product (∞-AE's context Gram update).
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -50,3 +53,24 @@ def _spmm_bwd(a_t: CSR, g: jax.Array):
 
 
 spmm.defvjp(_spmm_fwd, _spmm_bwd)
+
+
+@partial(jax.jit, static_argnames=("n_rows",))
+def _csr_matmul(data, indices, indptr, dense, n_rows: int):
+    return jsp.BCSR((data, indices, indptr), shape=(n_rows, dense.shape[0])) @ dense
+
+
+def csr_matmul(m: sp.spmatrix, dense: jax.Array) -> jax.Array:
+    """``m @ dense`` for a SciPy sparse ``m`` and a dense device array (cost ∝ nnz × columns).
+
+    The stored entries are padded with zeros to a power of two (on the last row), so blocks of
+    similar size share one compilation.
+    """
+    m = sp.csr_matrix(m)
+    size = 1 << max(m.nnz - 1, 0).bit_length()
+    pad = size - m.nnz
+    data = np.concatenate([m.data.astype(dense.dtype), np.zeros(pad, dense.dtype)])
+    indices = np.concatenate([m.indices.astype(np.int32), np.zeros(pad, np.int32)])
+    indptr = m.indptr.astype(np.int32)
+    indptr[-1] = size
+    return _csr_matmul(data, indices, indptr, dense, n_rows=m.shape[0])

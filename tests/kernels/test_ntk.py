@@ -6,6 +6,7 @@ import pytest
 
 from infrec.errors import InfrecError
 from infrec.kernels import ntk, ntk_nngp
+from infrec.kernels.ntk import ntk_from_gram
 from tests.conftest import GOLDEN, need
 
 
@@ -68,6 +69,13 @@ def test_float32_default_and_blocking_agree():
     np.testing.assert_allclose(blocked, full, rtol=1e-5)
     np.testing.assert_allclose(full, full.T, rtol=1e-6)
     assert np.all(np.linalg.eigvalsh(full.astype(np.float64)) > -1e-3)
+
+
+def test_ntk_from_gram_equals_ntk_when_stitched_from_blocks(x64):
+    rng = np.random.default_rng(4)
+    x1, x2 = rng.random((11, 6)), rng.random((5, 6))
+    got = ntk_from_gram(x1 @ x2.T, (x1 * x1).sum(1), (x2 * x2).sum(1), 2, n0=6, block_rows=4)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(ntk(x1, x2, 2)), rtol=1e-12)
 
 
 def test_identical_rows_have_exact_diagonal(x64):

@@ -41,6 +41,18 @@ def test_scores_match_closed_form(data, depth):
         )
 
 
+def test_context_with_more_users_than_the_support(data):
+    """A user-sample support (fewer rows than the context) scores through a dense Gram product."""
+    support, context = data
+    ((_, fitted),) = InfiniteAE(lambdas=[2.0], dtype="float64").candidates(
+        sp.csr_matrix(support[:7])
+    )
+    got = fitted.scorer(sp.csr_matrix(context))(np.arange(12))
+    np.testing.assert_allclose(
+        got, closed_form(support[:7], context, 2.0, 1), rtol=1e-8, atol=1e-10
+    )
+
+
 def test_real_valued_support_fits(data):
     support, context = data
     soft = np.clip(support * 0.7 + 0.1, 0, 1)

@@ -93,6 +93,31 @@ def _ntk_from_gram(gram, sq1, sq2, *, depth: int, n0: int) -> jax.Array:
     return kernels_from_gram(gram, sq1, sq2, depth=depth, n0=n0)[0]
 
 
+def ntk_from_gram(
+    gram: jax.Array | np.ndarray,
+    sq1: jax.Array | np.ndarray,
+    sq2: jax.Array | np.ndarray,
+    depth: int = 1,
+    *,
+    n0: int,
+    block_rows: int = 8192,
+) -> jax.Array | np.ndarray:
+    """NTK from inner products ``gram = x1 x2ᵀ`` and the rows' squared norms (``n0`` features).
+
+    For callers that keep the Gram matrix (∞-AE scores new contexts by updating it). One block is
+    returned as is; more are stitched into a host array, ``block_rows`` rows at a time.
+    """
+    if int(depth) < 1:
+        raise InfrecError(f"model.depth={depth}: the NTK needs depth ≥ 1 hidden layer")
+    if gram.shape[0] <= block_rows:
+        return _ntk_from_gram(gram, sq1, sq2, depth=int(depth), n0=int(n0))
+    out = np.empty(gram.shape, dtype=gram.dtype)
+    for start in range(0, gram.shape[0], block_rows):
+        rows = slice(start, start + block_rows)
+        out[rows] = _ntk_from_gram(gram[rows], sq1[rows], sq2, depth=int(depth), n0=int(n0))
+    return out
+
+
 def _blocked(fn, x1, x2, depth: int, block_rows: int):
     """Apply ``fn(gram, sq1, sq2)`` over row blocks of ``x1``; stitch blocks into host memory."""
     _check(x1, x2, depth)
