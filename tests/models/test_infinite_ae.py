@@ -41,6 +41,19 @@ def test_scores_match_closed_form(data, depth):
         )
 
 
+def test_sparse_gram_update_and_dense_context_paths_agree(data):
+    """Few changed entries: the support Gram plus a sparse update; many: a dense product."""
+    support, context = data
+    ((_, fitted),) = InfiniteAE(lambdas=[2.0], dtype="float64").candidates(sp.csr_matrix(support))
+    few = support.copy()
+    few[:4] = context[:4]  # a few users gain an item or two
+    crowded = np.maximum(support, (np.arange(20) % 2 == 0)[None, :])  # half the items added
+    for ctx, path in ((few, "updated"), (crowded, "dense")):
+        assert fitted._context_gram(sp.csr_matrix(ctx)).__name__ == path
+        got = fitted.scorer(sp.csr_matrix(ctx))(np.arange(12))
+        np.testing.assert_allclose(got, closed_form(support, ctx, 2.0, 1), rtol=1e-8, atol=1e-10)
+
+
 def test_context_with_more_users_than_the_support(data):
     """A user-sample support (fewer rows than the context) scores through a dense Gram product."""
     support, context = data
