@@ -39,6 +39,10 @@ def test_scores_match_closed_form(data, depth):
         np.testing.assert_allclose(
             other, closed_form(support, context, lam, depth), rtol=1e-8, atol=1e-10
         )
+        scattered = np.array([7, 0, 5])  # not a run of rows: fancy indexing instead of slices
+        np.testing.assert_array_equal(
+            fitted.scorer(sp.csr_matrix(support))(scattered), in_sample[scattered]
+        )
 
 
 def test_sparse_gram_update_and_dense_context_paths_agree(data):
