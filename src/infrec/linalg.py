@@ -1,8 +1,8 @@
 """Dense linear algebra for the closed-form models: Gram products and regularised Cholesky solves.
 
 On the CPU these go to NumPy/SciPy (OpenBLAS): on the 2-core reference machine, for ML-1M's
-6,040 users, its Gram product is 2.4× faster than XLA:CPU's, the Cholesky factorisation below
-2.4× and the solve 1.3× (``benchmarks/bench_linalg.py``).
+6,040 users, the Gram product and the Cholesky factorisation below are 2.4× faster than XLA:CPU's
+and the solve 1.3× (``benchmarks/bench_linalg.py``).
 On an accelerator they stay in JAX. Either way the caller gets arrays it can hand to the jitted
 elementwise kernel maths, and ``np.asarray`` turns any result into host memory.
 """

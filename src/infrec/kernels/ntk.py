@@ -89,7 +89,7 @@ def kernels_from_gram(
 
 
 @partial(jax.jit, static_argnames=("depth", "n0"))
-def _ntk_from_gram(gram, sq1, sq2, *, depth: int, n0: int) -> jax.Array:
+def _ntk_block(gram, sq1, sq2, *, depth: int, n0: int) -> jax.Array:
     return kernels_from_gram(gram, sq1, sq2, depth=depth, n0=n0)[0]
 
 
@@ -110,11 +110,11 @@ def ntk_from_gram(
     if int(depth) < 1:
         raise InfrecError(f"model.depth={depth}: the NTK needs depth ≥ 1 hidden layer")
     if gram.shape[0] <= block_rows:
-        return _ntk_from_gram(gram, sq1, sq2, depth=int(depth), n0=int(n0))
+        return _ntk_block(gram, sq1, sq2, depth=int(depth), n0=int(n0))
     out = np.empty(gram.shape, dtype=gram.dtype)
     for start in range(0, gram.shape[0], block_rows):
         rows = slice(start, start + block_rows)
-        out[rows] = _ntk_from_gram(gram[rows], sq1[rows], sq2, depth=int(depth), n0=int(n0))
+        out[rows] = _ntk_block(gram[rows], sq1[rows], sq2, depth=int(depth), n0=int(n0))
     return out
 
 
@@ -179,7 +179,7 @@ def ntk(
     block_rows: int = 8192,
 ) -> jax.Array:
     """NTK(x1, x2) per output unit (see :func:`ntk_nngp`); the NNGP is never materialised."""
-    return _blocked(_ntk_from_gram, x1, x2, depth, block_rows)
+    return _blocked(_ntk_block, x1, x2, depth, block_rows)
 
 
 def ntk_traced(x1: jax.Array, x2: jax.Array, depth: int = 1) -> jax.Array:
