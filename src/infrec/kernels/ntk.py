@@ -107,15 +107,13 @@ def ntk_from_gram(
     For callers that keep the Gram matrix (∞-AE scores new contexts by updating it). One block is
     returned as is; more are stitched into a host array, ``block_rows`` rows at a time.
     """
-    if int(depth) < 1:
-        raise InfrecError(f"model.depth={depth}: the NTK needs depth ≥ 1 hidden layer")
-    if gram.shape[0] <= block_rows:
-        return _ntk_block(gram, sq1, sq2, depth=int(depth), n0=int(n0))
-    out = np.empty(gram.shape, dtype=gram.dtype)
-    for start in range(0, gram.shape[0], block_rows):
+    _check_depth(depth)
+
+    def block(start: int):
         rows = slice(start, start + block_rows)
-        out[rows] = _ntk_block(gram[rows], sq1[rows], sq2, depth=int(depth), n0=int(n0))
-    return out
+        return _ntk_block(gram[rows], sq1[rows], sq2, depth=int(depth), n0=int(n0))
+
+    return _stitch(block, gram.shape, block_rows)
 
 
 def _blocked(fn, x1, x2, depth: int, block_rows: int):
@@ -129,11 +127,17 @@ def _blocked(fn, x1, x2, depth: int, block_rows: int):
         g = gram(xb) if same and start == 0 and len(xb) == len(x1) else gram(xb, x2)
         return fn(g, (xb * xb).sum(axis=1), sq2, depth=int(depth), n0=x1.shape[1])
 
-    if x1.shape[0] <= block_rows:
+    return _stitch(block, (x1.shape[0], x2.shape[0]), block_rows)
+
+
+def _stitch(block, shape: tuple[int, int], block_rows: int):
+    """``block(start)`` (an array or a tuple of arrays) for every row block of an output of
+    ``shape``: one block is returned as is, several are stitched into host arrays."""
+    if shape[0] <= block_rows:
         return block(0)
     first = block(0)
-    outs = tuple(np.empty((x1.shape[0], x2.shape[0]), dtype=o.dtype) for o in _as_tuple(first))
-    for start in range(0, x1.shape[0], block_rows):
+    outs = tuple(np.empty(shape, dtype=o.dtype) for o in _as_tuple(first))
+    for start in range(0, shape[0], block_rows):
         part = first if start == 0 else block(start)
         for out, p in zip(outs, _as_tuple(part), strict=True):
             out[start : start + block_rows] = np.asarray(p)
@@ -144,9 +148,13 @@ def _as_tuple(x):
     return x if isinstance(x, tuple) else (x,)
 
 
-def _check(x1, x2, depth: int) -> None:
+def _check_depth(depth: int) -> None:
     if int(depth) < 1:
         raise InfrecError(f"model.depth={depth}: the NTK needs depth ≥ 1 hidden layer")
+
+
+def _check(x1, x2, depth: int) -> None:
+    _check_depth(depth)
     if x1.ndim != 2 or x2.ndim != 2 or x1.shape[1] != x2.shape[1]:
         raise InfrecError(
             f"NTK inputs must be 2-D with equal widths, got {x1.shape} and {x2.shape}"
