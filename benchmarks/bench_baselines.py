@@ -3,10 +3,11 @@
     python benchmarks/bench_baselines.py [--path ../shared/datasets/ml-1m-paper]
         [--models poprec,mf,neumf,mvae,lightgcn,ease,infinite_ae] [--out DIR]
 
-Each model runs as ``infrec-train -m experiment=paper_table study.models=<model>`` on the paper's
-ML-1M split with its tuned defaults (conf/model/), so training, early-stopping validation and the
-test pass are all timed; the runs land under ``--out`` and the script ends by writing the paper
-table from them (``infrec-report <out> --kind paper_table``). Budget per model: 15 minutes.
+Each model runs as ``infrec-train -m experiment=paper_table hydra.sweeper.params.model=<model>`` on
+the paper's ML-1M split with its tuned defaults (conf/model/), so training, early-stopping
+validation and the test pass are all timed; the runs land under ``--out`` and the script ends by
+writing the paper table from them (``infrec-report <out> --kind paper_table``). Budget per model: 15
+minutes.
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ def run_model(model: str, path: str, out: Path) -> tuple[float, float, dict]:
     cmd = [
         sys.executable,
         "-m",
-        "infrec.train",
+        "infrec.apps.train",
         "-m",
         "experiment=paper_table",
-        f"study.models={model}",
+        f"hydra.sweeper.params.model={model}",
         "dataset=ml-1m-paper",
         f"dataset.path={path}",
         "logger=none",
@@ -77,7 +78,7 @@ def main() -> None:
         [
             sys.executable,
             "-m",
-            "infrec.report",
+            "infrec.apps.report",
             str(out),
             "--kind",
             "paper_table",

@@ -24,7 +24,7 @@ import optax
 from omegaconf import OmegaConf
 
 from infrec.data.prepare import prepare
-from infrec.samplers.distill_cf import distill_loss
+from infrec.distillation.estimator import distill_loss
 from infrec.sparse import csr_pair
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -47,7 +47,7 @@ def main() -> None:
         cmd = [
             sys.executable,
             "-m",
-            "infrec.train",
+            "infrec.apps.train",
             "dataset=ml-1m-paper",
             f"dataset.path={args.path}",
             f"model={args.model}",

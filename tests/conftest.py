@@ -1,44 +1,32 @@
-"""Shared fixtures: ../shared (skipped when absent), ML-100K fetched once, Hydra composition."""
+"""Shared fixtures: float64 mode, ML-100K fetched once, a tiny split with known rows.
+
+Plain helper functions (config composition, builders, tiny data) are in ``tests/helpers.py``.
+"""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from infrec.data.fetch import fetch_file, sha256_file
+from infrec.data.download import fetch_file, sha256_file
 from infrec.data.matrix import Split
 from infrec.errors import InfrecError
 from infrec.paths import config_dir, project_root
 
-SHARED = project_root().parent / "shared"
-PAPER_SPLIT = SHARED / "datasets" / "ml-1m-paper"
-GOLDEN = SHARED / "fixtures" / "ntk_golden.npz"
 
-
-def need(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"{path} is not available (../shared is absent in this checkout)")
-    return path
-
-
-def compose_cfg(overrides: list[str], tmp_path: Path):
-    """The app's config as Hydra composes it, with data/cache under ``tmp_path``."""
-    with initialize_config_dir(str(config_dir()), version_base="1.3"):
-        cfg = compose(
-            "config",
-            overrides=[
-                f"paths.data_dir={tmp_path / 'data'}",
-                f"paths.cache_dir={tmp_path / 'cache'}",
-                *overrides,
-            ],
-        )
-    return cfg
+@pytest.fixture
+def x64():
+    """JAX's 64-bit mode for one test; the previous setting is restored afterwards."""
+    before = bool(jax.config.jax_enable_x64)
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", before)
 
 
 @pytest.fixture(scope="session")
@@ -65,8 +53,6 @@ def tiny_split() -> Split:
     dense = (rng.random((6, 8)) < 0.5).astype(np.float32)
     dense[:, 0] = 1.0
     train = sp.csr_matrix(dense)
-    val = sp.csr_matrix((6, 8), dtype=np.float32)
-    test = sp.csr_matrix((6, 8), dtype=np.float32)
     free = 1.0 - dense
     val_rows = np.zeros((6, 8), np.float32)
     test_rows = np.zeros((6, 8), np.float32)
@@ -75,5 +61,6 @@ def tiny_split() -> Split:
         test_rows[u, cols[-1]] = 1.0
         if u < 5 and len(cols) > 1:
             val_rows[u, cols[0]] = 1.0
-    val, test = sp.csr_matrix(val_rows), sp.csr_matrix(test_rows)
-    return Split(train=train, val=val, test=test, name="tiny")
+    return Split(
+        train=train, val=sp.csr_matrix(val_rows), test=sp.csr_matrix(test_rows), name="tiny"
+    )

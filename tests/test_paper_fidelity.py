@@ -2,8 +2,8 @@
 
 import pytest
 
-from infrec.train import run
-from tests.conftest import PAPER_SPLIT, compose_cfg, need
+from infrec.apps.train import run
+from tests.helpers import PAPER_SPLIT, compose_cfg, need
 
 # the authors' ∞-AE code on this split, depth 1, λ grid {0, 1, 5, 20, 50, 100} (BRIEF.md)
 INFINITE_AE = {

@@ -2,7 +2,6 @@
 
 import csv
 import json
-import os
 import subprocess
 import sys
 
@@ -11,11 +10,14 @@ import pytest
 
 from infrec.errors import InfrecError
 from infrec.paths import project_root
-from infrec.report import collect_runs, report, summarise
+from infrec.reports import make_report
+from infrec.reports.common import collect_runs
+from infrec.reports.fraction_curve import summarise
 from infrec.samplers.support_file import save_support
+from tests.helpers import sweep, tiny_csv
 
 
-def write_run(folder, sampler, budget, model, seed, hr10, fit_s, share):
+def fake_run_dir(folder, sampler, budget, model, seed, hr10, fit_s, share):
     folder.mkdir(parents=True)
     (folder / "config.json").write_text(
         json.dumps(
@@ -43,9 +45,9 @@ def write_run(folder, sampler, budget, model, seed, hr10, fit_s, share):
 
 
 def test_speedup_relative_quality_and_seed_means(tmp_path):
-    write_run(tmp_path / "a", "full", None, "m", 1, 0.40, 8.0, 1.0)
-    write_run(tmp_path / "b", "random_user", 0.1, "m", 1, 0.20, 2.0, 0.1)
-    write_run(tmp_path / "c", "random_user", 0.1, "m", 2, 0.30, 2.0, 0.1)
+    fake_run_dir(tmp_path / "a", "full", None, "m", 1, 0.40, 8.0, 1.0)
+    fake_run_dir(tmp_path / "b", "random_user", 0.1, "m", 1, 0.20, 2.0, 0.1)
+    fake_run_dir(tmp_path / "c", "random_user", 0.1, "m", 2, 0.30, 2.0, 0.1)
     table = {r["sampler"]: r for r in summarise(collect_runs(tmp_path))}
     rnd = table["random_user"]
     assert rnd["seeds"] == 2
@@ -58,7 +60,7 @@ def test_speedup_relative_quality_and_seed_means(tmp_path):
 def test_from_file_runs_are_labelled_by_their_support(tmp_path):
     support = tmp_path / "s.npz"
     save_support(support, np.zeros((2, 3)), {"config": {"name": "distill_cf", "budget": 0.01}})
-    write_run(tmp_path / "r", "from_file", None, "m", 1, 0.3, 1.0, 0.01)
+    fake_run_dir(tmp_path / "r", "from_file", None, "m", 1, 0.3, 1.0, 0.01)
     config = json.loads((tmp_path / "r" / "config.json").read_text())
     config["sampler"]["path"] = str(support)
     (tmp_path / "r" / "config.json").write_text(json.dumps(config))
@@ -67,7 +69,7 @@ def test_from_file_runs_are_labelled_by_their_support(tmp_path):
 
 
 def test_unlabelled_support_takes_its_user_share_as_budget(tmp_path):
-    write_run(tmp_path / "r", "from_file", None, "m", 1, 0.3, 1.0, 0.05)
+    fake_run_dir(tmp_path / "r", "from_file", None, "m", 1, 0.3, 1.0, 0.05)
     config = json.loads((tmp_path / "r" / "config.json").read_text())
     config["sampler"].update({"path": str(tmp_path / "absent.npz"), "budget": None})
     (tmp_path / "r" / "config.json").write_text(json.dumps(config))
@@ -78,40 +80,7 @@ def test_unlabelled_support_takes_its_user_share_as_budget(tmp_path):
 
 def test_no_runs(tmp_path):
     with pytest.raises(InfrecError, match="no runs"):
-        report(tmp_path)
-
-
-def tiny_csv(path):
-    rng = np.random.default_rng(0)
-    lines = [
-        f"{u},{i},1"
-        for u in range(60)
-        for i in range(40)
-        if rng.random() < 0.15 + 0.3 * (u % 3 == 0) or i == u % 40
-    ]
-    path.write_text("\n".join(lines) + "\n")
-
-
-def sweep(args, tmp_path):
-    """Multirun the real CLI on the tiny CSV ``tmp_path / 'r.csv'``; ``args`` name the study."""
-    base = [
-        "dataset=custom",
-        f"dataset.path={tmp_path / 'r.csv'}",
-        "eval.ks=[10,20]",
-        "selection.metric=val/hr@20",
-        f"paths.cache_dir={tmp_path / 'cache'}",
-        f"paths.support_dir={tmp_path / 'supports'}",
-    ]
-    done = subprocess.run(
-        [sys.executable, "-m", "infrec.train", "-m", *base, *args],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-        env={**os.environ, "WANDB_MODE": "offline"},
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done
+        make_report(tmp_path)
 
 
 def test_fraction_curve_sweep_end_to_end(tmp_path):
@@ -137,7 +106,7 @@ def test_fraction_curve_sweep_end_to_end(tmp_path):
         tmp_path,
     )
     assert "distill_cf" in done.stdout  # the sweep's own report, printed by the callback
-    out = report(tmp_path / "study")
+    out = make_report(tmp_path / "study")
     with (out / "fraction_curve.csv").open() as f:
         rows = list(csv.DictReader(f))
     # 3 samplers × 2 budgets × 2 models, plus Distill-CF at one budget × 2 models
@@ -171,8 +140,9 @@ def test_dvc_pipeline_is_valid():
 def test_report_to_wandb_offline(tmp_path, monkeypatch):
     pytest.importorskip("wandb")
     monkeypatch.setenv("WANDB_SILENT", "true")
-    write_run(tmp_path / "runs" / "a", "full", None, "m", 1, 0.40, 8.0, 1.0)
-    write_run(tmp_path / "runs" / "b", "random_user", 0.1, "m", 1, 0.20, 2.0, 0.1)
-    out = report(tmp_path / "runs", logger="wandb", group="g", mode="offline")
+    fake_run_dir(tmp_path / "runs" / "a", "full", None, "m", 1, 0.40, 8.0, 1.0)
+    fake_run_dir(tmp_path / "runs" / "b", "random_user", 0.1, "m", 1, 0.20, 2.0, 0.1)
+    logger = {"name": "wandb", "project": "infrec", "group": "g", "mode": "offline"}
+    out = make_report(tmp_path / "runs", logger=logger)
     runs = list((out / "wandb").glob("offline-run-*"))
     assert len(runs) == 1 and list(runs[0].glob("*.wandb"))

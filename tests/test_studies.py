@@ -9,9 +9,12 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from infrec.paper_table import best_per_model, markdown
+from infrec.apps.train import run
 from infrec.paths import config_dir
-from tests.test_report import sweep, tiny_csv
+from infrec.reports import depth, paper_table
+from infrec.reports.paper_table import best_per_model, markdown
+from infrec.track import build_tracker
+from tests.helpers import compose_cfg, sweep, tiny_csv
 
 
 def run_sweep(args, tmp_path):
@@ -25,7 +28,10 @@ def fake_run(model, val, ndcg, paper=None):
         "model": model,
         "config": {
             "selection": {"metric": "val/hr@100"},
-            "study": {"paper": {"toy": {model: paper}} if paper else {}},
+            "study": {
+                "models": "poprec,mf,ease,infinite_ae",
+                "paper": {"toy": {model: paper}} if paper else {},
+            },
         },
         "metrics": {
             "val/hr@100": val,
@@ -118,9 +124,6 @@ def test_optuna_tuner_maximises_validation(tmp_path):
 
 @pytest.mark.parametrize("model", ["mf", "lightgcn", "neumf", "mvae", "poprec"])
 def test_every_model_fits_a_user_subset_and_scores_all_users(model, tmp_path):
-    from infrec.train import run
-    from tests.conftest import compose_cfg
-
     tiny_csv(tmp_path / "r.csv")
     train_opts = [] if model == "poprec" else ["model.epochs=3", "model.eval_every=1"]
     cfg = compose_cfg(
@@ -144,20 +147,21 @@ def test_every_model_fits_a_user_subset_and_scores_all_users(model, tmp_path):
 
 def test_study_reports_log_to_wandb_offline(tmp_path, monkeypatch):
     pytest.importorskip("wandb")
-    from infrec.depth_study import report as depth_report
-    from infrec.paper_table import report as table_report
-
     monkeypatch.setenv("WANDB_SILENT", "true")
     runs = []
-    for depth, hr in ((1, 0.30), (2, 0.32)):
+    for d, hr in ((1, 0.30), (2, 0.32)):
         run = fake_run("infinite_ae", 0.5, hr)
-        run["config"]["model"] = {"name": "infinite_ae", "depth": depth}
+        run["config"]["model"] = {"name": "infinite_ae", "depth": d}
         run["metrics"]["hp/lambda"] = 5.0
         runs.append(run)
-    out = depth_report(runs, tmp_path / "depth", "wandb", "infrec", "g", "offline")
-    with (out / "depth.csv").open() as f:
-        assert [float(r["hr@10"]) for r in csv.DictReader(f)] == [30.0, 32.0]
-    out = table_report(runs, tmp_path / "table", "wandb", "infrec", "g", "offline")
-    for folder in (tmp_path / "depth", tmp_path / "table"):
-        (run_dir,) = (folder / "wandb").glob("offline-run-*")
+    logger = {"name": "wandb", "project": "infrec", "group": "g", "mode": "offline"}
+    for kind, render in (("depth", depth.render), ("table", paper_table.render)):
+        tracker = build_tracker(logger, tmp_path / kind, {})
+        try:
+            render(runs, tmp_path / kind, tracker)
+        finally:
+            tracker.finish()
+        (run_dir,) = (tmp_path / kind / "wandb").glob("offline-run-*")
         assert list(run_dir.glob("*.wandb"))
+    with (tmp_path / "depth" / "depth.csv").open() as f:
+        assert [float(r["hr@10"]) for r in csv.DictReader(f)] == [30.0, 32.0]

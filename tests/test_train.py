@@ -7,16 +7,12 @@ import sys
 
 import pytest
 
+from infrec.apps.train import run
 from infrec.errors import InfrecError
-from infrec.train import run
-from tests.conftest import compose_cfg
+from infrec.evaluate import RANKING_METRICS
+from tests.helpers import compose_cfg
 
-METRIC_KEYS = {
-    f"{p}/{m}@{k}"
-    for p in ("val", "test")
-    for m in ("hr", "ndcg", "recall", "psp")
-    for k in (10, 100)
-}
+METRIC_KEYS = {f"{p}/{m}@{k}" for p in ("val", "test") for m in RANKING_METRICS for k in (10, 100)}
 
 
 def ml100k_overrides(ml100k_dir):
@@ -56,26 +52,27 @@ def test_selection_metric_is_configurable(ml100k_dir, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("override", "message"),
+    ("override", "message", "prepared"),
     [
-        ("model.depth=0", "depth=0"),
-        ("model.lambdas=[1,-5]", "λ must be ≥ 0"),
-        ("eval.ks=[10,5000]", "item count"),
-        ("selection.metric=test/hr@100", "selection.metric"),
-        ("dataset.format=parquet", "unknown format"),
+        ("model.depth=0", "depth=0", False),
+        ("model.lambdas=[1,-5]", "λ must be ≥ 0", False),
+        ("eval.ks=[10,100,5000]", "item count", True),  # needs the split's item count
+        ("selection.metric=test/hr@100", "test/hr@100", False),
+        ("selection.metric=val/hr@50", "k in eval.ks", False),
+        ("dataset.format=parquet", "unknown format", False),
     ],
 )
-def test_bad_input_fails_before_writing(override, message, ml100k_dir, tmp_path):
+def test_bad_input_fails_before_writing(override, message, prepared, ml100k_dir, tmp_path):
     cfg = compose_cfg([*ml100k_overrides(ml100k_dir), override], tmp_path)
     with pytest.raises(InfrecError, match=message):
         run(cfg, run_dir=tmp_path / "run")
     assert not (tmp_path / "run" / "metrics.json").exists()
-    assert not (tmp_path / "cache").exists() or "ks" in override
+    assert (tmp_path / "cache").exists() == prepared
 
 
 def cli(args, tmp_path, **env):
     return subprocess.run(
-        [sys.executable, "-m", "infrec.train", *args, f"paths.cache_dir={tmp_path / 'cache'}"],
+        [sys.executable, "-m", "infrec.apps.train", *args, f"paths.cache_dir={tmp_path / 'cache'}"],
         capture_output=True,
         text=True,
         timeout=600,

@@ -30,6 +30,25 @@ log = logging.getLogger(__name__)
 
 PSP_A, PSP_B = 0.55, 1.5
 
+RANKING_METRICS = ("hr", "ndcg", "recall", "psp")
+"""The metrics computed at every cut-off k (``hr@10``, …); ``auc`` has none."""
+
+
+def metric_key(metric: str, ks: Sequence[int], part: str = "val") -> str:
+    """``metric`` (``<part>/<hr|ndcg|recall|psp>@k`` or ``<part>/auc``) without its prefix.
+
+    Checked against the metrics an evaluation with cut-offs ``ks`` reports.
+    """
+    name = str(metric).removeprefix(f"{part}/")
+    base, _, k = name.partition("@")
+    valid = name == "auc" or (base in RANKING_METRICS and k.isdigit() and int(k) in ks)
+    if not str(metric).startswith(f"{part}/") or not valid:
+        names = "|".join(RANKING_METRICS)
+        raise InfrecError(
+            f"{metric!r}: use {part}/<{names}>@k with k in eval.ks={list(ks)}, or {part}/auc"
+        )
+    return name
+
 
 def psp_weights(item_counts: np.ndarray, a: float = PSP_A, b: float = PSP_B) -> np.ndarray:
     """Inverse propensities ``w_i = 1 + C (n_i + B)^(−A)``, ``C = (ln N − 1)(B + 1)^A``."""
@@ -170,7 +189,7 @@ def evaluate(score_fn: Callable[[np.ndarray], np.ndarray], task: EvalTask) -> di
     ks, kmax = task.ks, task.ks[-1]
     discounts = 1.0 / np.log2(np.arange(kmax) + 2.0)
     ideal = np.cumsum(discounts)
-    sums = {f"{m}@{k}": 0.0 for m in ("hr", "recall", "ndcg", "psp") for k in ks}
+    sums = {f"{m}@{k}": 0.0 for m in RANKING_METRICS for k in ks}
     pos_scores, neg_scores = [], []
     for start in range(0, len(task.users), task.block_users):
         block = slice(start, start + task.block_users)

@@ -1,12 +1,15 @@
-"""Where the project keeps its things: ``conf/``, ``data/`` (raw) and ``outputs/`` (derived)."""
+"""Where the project keeps its things (``conf/``, ``data/`` raw, ``outputs/`` derived) and how it
+writes them: atomically, so a crash never leaves a half-written file."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def project_root() -> Path:
@@ -43,3 +46,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    """``obj`` as indented, key-sorted JSON at ``path``, written atomically."""
+    with atomic_path(Path(path)) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")

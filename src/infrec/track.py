@@ -1,47 +1,66 @@
-"""Run records: ``metrics.json`` and the resolved config in the run dir, W&B when asked for.
+"""Run records and trackers: ``metrics.json`` and the resolved config in the run dir, and W&B.
 
 Every number a run reports goes through :func:`write_run`, so ``metrics.json``, the W&B summary and
-DVC's metrics all read the same values. W&B runs offline unless ``logger.mode=online``.
+DVC's metrics all read the same values. W&B is reached only through :class:`Tracker` (runs and
+study reports alike) and runs offline unless ``logger.mode=online``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from infrec.errors import InfrecError
-from infrec.paths import atomic_path
+from infrec.evaluate import RANKING_METRICS
+from infrec.paths import write_json
 
 log = logging.getLogger(__name__)
 
-
-def write_json(path: Path, obj: Any) -> None:
-    with atomic_path(Path(path)) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+WANDB_MODES = ("offline", "online", "disabled")
 
 
 class Tracker:
-    """No-op tracker (``logger=none``); subclasses send the same calls elsewhere."""
+    """No-op tracker (``logger=none``); :class:`WandbTracker` sends the same calls to W&B."""
 
-    def log(self, metrics: dict[str, float], step: int | None = None) -> None:
+    def log(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
         """Record metrics at a step (curves)."""
 
-    def summary(self, metrics: dict[str, float]) -> None:
+    def summary(self, metrics: Mapping[str, float]) -> None:
         """Record a run's final numbers."""
+
+    def table(self, key: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+        """Record a table, one row per mapping, in ``columns`` order."""
+
+    def lines(
+        self,
+        key: str,
+        xs: Sequence[Sequence[float]],
+        ys: Sequence[Sequence[float]],
+        names: Sequence[str],
+        title: str,
+        xname: str,
+    ) -> None:
+        """Record a line plot with one line per name."""
+
+    def image(self, key: str, path: Path) -> None:
+        """Record a PNG file."""
 
     def finish(self) -> None:
         """Flush and close; always called, also after an error."""
 
 
 class WandbTracker(Tracker):
-    def __init__(self, cfg: Any, run_dir: Path, config: dict):
+    """A W&B run: ``project``, ``entity``, ``group``, ``run_name``, ``tags``, ``job_type`` and
+    ``mode`` come from the logger config (``conf/logger/wandb.yaml``)."""
+
+    def __init__(self, cfg: Mapping[str, Any], run_dir: Path, config: dict):
         import wandb
 
         mode = str(cfg.get("mode", "offline"))
-        if mode not in ("offline", "online", "disabled"):
-            raise InfrecError(f"logger.mode={mode!r}: choose offline, online or disabled")
+        if mode not in WANDB_MODES:
+            raise InfrecError(f"logger.mode={mode!r}: choose one of {', '.join(WANDB_MODES)}")
         self._wandb = wandb
         self.run = wandb.init(
             project=cfg.get("project"),
@@ -55,23 +74,42 @@ class WandbTracker(Tracker):
             config=config,
         )
 
-    def log(self, metrics: dict[str, float], step: int | None = None) -> None:
-        self.run.log(metrics, step=step)
+    def log(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        self.run.log(dict(metrics), step=step)
 
-    def summary(self, metrics: dict[str, float]) -> None:
+    def summary(self, metrics: Mapping[str, float]) -> None:
         for key, value in metrics.items():
             self.run.summary[key] = value
+
+    def table(self, key: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+        data = [[row.get(c) for c in columns] for row in rows]
+        self.run.log({key: self._wandb.Table(columns=list(columns), data=data)})
+
+    def lines(self, key, xs, ys, names, title, xname) -> None:
+        plot = self._wandb.plot.line_series(
+            xs=[list(x) for x in xs],
+            ys=[list(y) for y in ys],
+            keys=list(names),
+            title=title,
+            xname=xname,
+        )
+        self.run.log({key: plot})
+
+    def image(self, key: str, path: Path) -> None:
+        self.run.log({key: self._wandb.Image(str(path))})
 
     def finish(self) -> None:
         self._wandb.finish()
 
 
-def build_tracker(cfg: Any, run_dir: Path, config: dict) -> Tracker:
+def build_tracker(cfg: Mapping[str, Any], run_dir: Path, config: dict) -> Tracker:
+    """The tracker ``cfg.name`` names (``none`` or ``wandb``), writing under ``run_dir``."""
     name = str(cfg.get("name", "none"))
     if name == "none":
         return Tracker()
     if name == "wandb":
-        return WandbTracker(cfg, run_dir, config)
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
+        return WandbTracker(cfg, Path(run_dir), config)
     raise InfrecError(f"logger.name={name!r}: choose none or wandb")
 
 
@@ -83,9 +121,9 @@ def write_run(run_dir: Path, metrics: dict[str, float], config: dict, extra: dic
     write_json(run_dir / "details.json", extra)
 
 
-def format_table(metrics: dict[str, float], ks: list[int]) -> str:
-    """Console table: metrics ×100 for val and test, then hyper-parameters and seconds."""
-    names = [f"{m}@{k}" for m in ("hr", "ndcg", "recall", "psp") for k in ks] + ["auc"]
+def format_metrics(metrics: dict[str, float], ks: list[int]) -> str:
+    """Console table of one run: metrics ×100 for val and test, then hyper-parameters, seconds."""
+    names = [f"{m}@{k}" for m in RANKING_METRICS for k in ks] + ["auc"]
     width = max(len(n) for n in names) + 2
     lines = [f"{'metric':<{width}}{'val':>9}{'test':>9}"]
     for n in names:

@@ -1,38 +1,10 @@
-import math
-
-import jax
 import numpy as np
 import pytest
 
 from infrec.errors import InfrecError
 from infrec.kernels import ntk, ntk_nngp
 from infrec.kernels.ntk import ntk_from_gram
-from tests.conftest import GOLDEN, need
-
-
-def reference_ntk(x1: np.ndarray, x2: np.ndarray, depth: int):
-    """An independent float64 NumPy transcription of the arc-cosine recursion."""
-    w, b = 2.0, 0.01
-    n0 = x1.shape[1]
-    k = w * x1 @ x2.T / n0 + b
-    k1 = w * (x1**2).sum(1) / n0 + b
-    k2 = w * (x2**2).sum(1) / n0 + b
-    theta = k.copy()
-    for _ in range(depth):
-        norm = np.sqrt(np.outer(k1, k2))
-        c = np.clip(k / norm, -1, 1)
-        t = np.arccos(c)
-        k = w * norm * (np.sin(t) + (math.pi - t) * c) / (2 * math.pi) + b
-        theta = k + w * (math.pi - t) / (2 * math.pi) * theta
-        k1, k2 = k1 + b, k2 + b
-    return theta, k
-
-
-@pytest.fixture
-def x64():
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", False)
+from tests.helpers import GOLDEN, need, reference_ntk
 
 
 @pytest.mark.parametrize("depth", [1, 2, 3, 4])

@@ -10,12 +10,13 @@ import pytest
 import scipy.sparse as sp
 
 from infrec.errors import InfrecError
-from infrec.models.lightgcn import LightGCN, LightGCNNet, normalised_graph
-from infrec.models.mf import MF, FactorFitted, MFNet, bpr_triples_loss
-from infrec.models.mvae import MultVAE, MultVAENet, mvae_loss
-from infrec.models.neumf import NeuMF, NeuMFNet, pointwise_loss
-from infrec.models.poprec import PopRec
-from infrec.models.training import Schedule, train
+from infrec.models.lightgcn import LightGCNNet, normalised_graph
+from infrec.models.mf import FactorFitted, MFNet, bpr_triples_loss
+from infrec.models.mvae import MultVAENet, mvae_loss
+from infrec.models.negatives import binary_support
+from infrec.models.neumf import NeuMFNet, pointwise_loss
+from infrec.models.training import Schedule, run_training
+from tests.helpers import conf_model
 
 R34 = np.array([[1, 0, 1, 0], [0, 1, 1, 0], [1, 1, 0, 1]], np.float32)
 TRIPLES = {"user": jnp.array([0, 1, 2]), "pos": jnp.array([2, 1, 3]), "neg": jnp.array([1, 3, 2])}
@@ -99,7 +100,7 @@ def test_mvae_loss_matches_numpy_forward():
 
 def test_poprec_ranks_by_support_popularity():
     support = np.array([[1.0, 0, 0.5, 0], [1.0, 0, 0.5, 0.2], [0, 0, 1.0, 0]])
-    ((hp, fitted),) = PopRec().candidates(support)
+    ((hp, fitted),) = conf_model("poprec").candidates(support)
     assert hp == {}
     scores = fitted.scorer(sp.csr_matrix((5, 4)))(np.arange(5))
     np.testing.assert_allclose(scores, np.tile([2.0, 0.0, 2.0, 0.2], (5, 1)))
@@ -107,10 +108,12 @@ def test_poprec_ranks_by_support_popularity():
 
 TINY = dict(epochs=300, batch_size=64, seed=3)
 OVERFIT = {
-    "mf": lambda: MF(dim=16, l2=0.0, lr=0.05, **TINY),
-    "lightgcn": lambda: LightGCN(dim=16, layers=1, l2=0.0, lr=0.05, **TINY),
-    "neumf": lambda: NeuMF(gmf_dim=16, mlp_layers=(16, 8), lr=0.02, **TINY),
-    "mvae": lambda: MultVAE(hidden=(32,), latent=16, dropout=0.0, anneal_cap=0.0, lr=0.02, **TINY),
+    "mf": lambda: conf_model("mf", dim=16, l2=0.0, lr=0.05, **TINY),
+    "lightgcn": lambda: conf_model("lightgcn", dim=16, layers=1, l2=0.0, lr=0.05, **TINY),
+    "neumf": lambda: conf_model("neumf", gmf_dim=16, mlp_layers=(16, 8), lr=0.02, **TINY),
+    "mvae": lambda: conf_model(
+        "mvae", hidden=(32,), latent=16, dropout=0.0, anneal_cap=0.0, lr=0.02, **TINY
+    ),
 }
 
 
@@ -165,8 +168,8 @@ def test_mf_fold_in_is_ridge_on_item_factors():
 
 def test_neumf_folds_in_users_outside_the_support():
     m = tiny_matrix()
-    model = NeuMF(
-        gmf_dim=8, mlp_layers=(8, 4), lr=0.02, epochs=50, batch_size=64, fold_in_epochs=30
+    model = conf_model(
+        "neumf", gmf_dim=8, mlp_layers=(8, 4), lr=0.02, epochs=50, batch_size=64, fold_in_epochs=30
     )
     ((_, fitted),) = model.candidates(m)
     context = m[:7]  # 7 rows against a 10-user support: embeddings are fitted afresh
@@ -188,7 +191,7 @@ def test_early_stopping_keeps_the_best_validation():
             self.epoch = epoch
 
     epochs_seen = iter(range(1, 100))
-    best, facts = train(
+    best, facts = run_training(
         "toy",
         jnp.zeros(2),
         __import__("optax").sgd(0.1),
@@ -206,12 +209,21 @@ def test_early_stopping_keeps_the_best_validation():
 @pytest.mark.parametrize(
     ("make", "match"),
     [
-        (lambda: MF(lr=0.0, batch_size=8, epochs=1), "model.lr=0.0"),
-        (lambda: MF(lr=0.1, batch_size=0, epochs=1), "model.batch_size=0"),
-        (lambda: MF(lr=0.1, batch_size=8, epochs=0), "model.epochs=0"),
-        (lambda: LightGCN(layers=0, lr=0.1, batch_size=8, epochs=1), "model.layers=0"),
-        (lambda: NeuMF(mlp_layers=(7, 3), lr=0.1, batch_size=8, epochs=1), "mlp_layers"),
-        (lambda: MultVAE(dropout=1.0, lr=0.1, batch_size=8, epochs=1), "model.dropout=1.0"),
+        (lambda: conf_model("mf", lr=0.0, batch_size=8, epochs=1), "model.lr=0.0"),
+        (lambda: conf_model("mf", lr=0.1, batch_size=0, epochs=1), "model.batch_size=0"),
+        (lambda: conf_model("mf", lr=0.1, batch_size=8, epochs=0), "model.epochs=0"),
+        (
+            lambda: conf_model("lightgcn", layers=0, lr=0.1, batch_size=8, epochs=1),
+            "model.layers=0",
+        ),
+        (
+            lambda: conf_model("neumf", mlp_layers=(7, 3), lr=0.1, batch_size=8, epochs=1),
+            "mlp_layers",
+        ),
+        (
+            lambda: conf_model("mvae", dropout=1.0, lr=0.1, batch_size=8, epochs=1),
+            "model.dropout=1.0",
+        ),
     ],
 )
 def test_bad_settings_are_named(make, match):
@@ -221,12 +233,10 @@ def test_bad_settings_are_named(make, match):
 
 def test_empty_support_is_refused():
     with pytest.raises(InfrecError, match="no interactions"):
-        next(MF(lr=0.1, batch_size=8, epochs=1).candidates(sp.csr_matrix((3, 4))))
+        next(conf_model("mf", lr=0.1, batch_size=8, epochs=1).candidates(sp.csr_matrix((3, 4))))
 
 
 def test_real_valued_supports_are_binarised_for_pairwise_models():
-    from infrec.models.sampling import binary_support
-
     real = np.array([[0.9, 0.2, 0.7, 0.0], [0.1, 0.6, 0.05, 0.3]], np.float32)
     got = binary_support(real).toarray()
     # each row keeps its round(row sum) largest entries: 2 and 1

@@ -3,7 +3,7 @@ import pytest
 import scipy.sparse as sp
 
 from infrec.errors import InfrecError
-from infrec.models.ease import EASE
+from tests.helpers import conf_model
 
 
 def reference_ease(x: np.ndarray, lam: float) -> np.ndarray:
@@ -16,7 +16,7 @@ def reference_ease(x: np.ndarray, lam: float) -> np.ndarray:
 def test_matches_reference_and_zero_diagonal():
     rng = np.random.default_rng(1)
     x = (rng.random((40, 15)) < 0.3).astype(np.float64)
-    model = EASE(lambdas=[1.0, 50.0], dtype="float64")
+    model = conf_model("ease", lambdas=[1.0, 50.0], dtype="float64")
     for (hp, fitted), lam in zip(model.candidates(sp.csr_matrix(x)), [1.0, 50.0], strict=True):
         assert hp == {"lambda": lam}
         b = reference_ease(x, lam)
@@ -29,17 +29,17 @@ def test_matches_reference_and_zero_diagonal():
 def test_lambda_zero_singular_gram_is_finite():
     x = np.zeros((4, 6))
     x[:, :3] = 1.0  # items 3-5 never seen: XᵀX is singular
-    ((_, fitted),) = EASE(lambdas=[0.0]).candidates(x)
+    ((_, fitted),) = conf_model("ease", lambdas=[0.0]).candidates(x)
     assert np.all(np.isfinite(fitted.weights))
 
 
 def test_real_valued_support():
     rng = np.random.default_rng(2)
     x = rng.random((30, 10))
-    ((_, fitted),) = EASE(lambdas=[2.0], dtype="float64").candidates(x)
+    ((_, fitted),) = conf_model("ease", lambdas=[2.0], dtype="float64").candidates(x)
     np.testing.assert_allclose(fitted.weights, reference_ease(x, 2.0), rtol=1e-9, atol=1e-12)
 
 
 def test_negative_lambda():
     with pytest.raises(InfrecError, match="λ must be ≥ 0"):
-        EASE(lambdas=[-1])
+        conf_model("ease", lambdas=[-1])

@@ -3,8 +3,7 @@ import pytest
 import scipy.sparse as sp
 
 from infrec.errors import InfrecError
-from infrec.models.infinite_ae import InfiniteAE
-from tests.kernels.test_ntk import reference_ntk
+from tests.helpers import conf_model, reference_ntk
 
 
 def closed_form(support: np.ndarray, context: np.ndarray, lam: float, depth: int) -> np.ndarray:
@@ -26,7 +25,7 @@ def data():
 @pytest.mark.parametrize("depth", [1, 2])
 def test_scores_match_closed_form(data, depth):
     support, context = data
-    model = InfiniteAE(depth=depth, lambdas=[0.5, 5.0], dtype="float64")
+    model = conf_model("infinite_ae", depth=depth, lambdas=[0.5, 5.0], dtype="float64")
     rows = np.arange(12)
     for (hp, fitted), lam in zip(model.candidates(sp.csr_matrix(support)), [0.5, 5.0], strict=True):
         assert hp == {"lambda": lam}
@@ -48,7 +47,9 @@ def test_scores_match_closed_form(data, depth):
 def test_sparse_gram_update_and_dense_context_paths_agree(data):
     """Few changed entries: the support Gram plus a sparse update; many: a dense product."""
     support, context = data
-    ((_, fitted),) = InfiniteAE(lambdas=[2.0], dtype="float64").candidates(sp.csr_matrix(support))
+    ((_, fitted),) = conf_model("infinite_ae", lambdas=[2.0], dtype="float64").candidates(
+        sp.csr_matrix(support)
+    )
     few = support.copy()
     few[:4] = context[:4]  # a few users gain an item or two
     crowded = np.maximum(support, (np.arange(20) % 2 == 0)[None, :])  # half the items added
@@ -61,7 +62,7 @@ def test_sparse_gram_update_and_dense_context_paths_agree(data):
 def test_context_with_more_users_than_the_support(data):
     """A user-sample support (fewer rows than the context) scores through a dense Gram product."""
     support, context = data
-    ((_, fitted),) = InfiniteAE(lambdas=[2.0], dtype="float64").candidates(
+    ((_, fitted),) = conf_model("infinite_ae", lambdas=[2.0], dtype="float64").candidates(
         sp.csr_matrix(support[:7])
     )
     got = fitted.scorer(sp.csr_matrix(context))(np.arange(12))
@@ -73,7 +74,7 @@ def test_context_with_more_users_than_the_support(data):
 def test_real_valued_support_fits(data):
     support, context = data
     soft = np.clip(support * 0.7 + 0.1, 0, 1)
-    ((_, fitted),) = InfiniteAE(lambdas=[1.0], dtype="float64").candidates(soft)
+    ((_, fitted),) = conf_model("infinite_ae", lambdas=[1.0], dtype="float64").candidates(soft)
     got = fitted.scorer(sp.csr_matrix(context))(np.arange(12))
     np.testing.assert_allclose(got, closed_form(soft, context, 1.0, 1), rtol=1e-8, atol=1e-10)
 
@@ -81,7 +82,7 @@ def test_real_valued_support_fits(data):
 def test_lambda_zero_is_finite_with_duplicate_users(data):
     support, context = data
     dup = np.vstack([support, support[:3]])  # duplicate users make K singular
-    ((_, fitted),) = InfiniteAE(lambdas=[0.0]).candidates(sp.csr_matrix(dup))
+    ((_, fitted),) = conf_model("infinite_ae", lambdas=[0.0]).candidates(sp.csr_matrix(dup))
     in_sample = fitted.scorer(sp.csr_matrix(dup))(np.arange(len(dup)))
     np.testing.assert_array_equal(in_sample, dup.astype(np.float32))  # interpolation
     other = fitted.scorer(sp.csr_matrix(np.vstack([context, context[:3]])))(np.arange(len(dup)))
@@ -89,7 +90,7 @@ def test_lambda_zero_is_finite_with_duplicate_users(data):
 
 
 def test_float32_by_default(data):
-    ((_, fitted),) = InfiniteAE(lambdas=[1.0]).candidates(sp.csr_matrix(data[0]))
+    ((_, fitted),) = conf_model("infinite_ae", lambdas=[1.0]).candidates(sp.csr_matrix(data[0]))
     assert fitted.scorer(sp.csr_matrix(data[1]))(np.arange(3)).dtype == np.float32
 
 
@@ -105,4 +106,4 @@ def test_float32_by_default(data):
 )
 def test_bad_hyper_parameters(kwargs, message):
     with pytest.raises(InfrecError, match=message):
-        InfiniteAE(**kwargs)
+        conf_model("infinite_ae", **kwargs)

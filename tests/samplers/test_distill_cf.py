@@ -8,22 +8,16 @@ import pytest
 import scipy.sparse as sp
 
 from infrec.data.matrix import Split
-from infrec.errors import InfrecError
-from infrec.samplers import build_sampler
-from infrec.samplers.distill_cf import (
+from infrec.distillation.estimator import (
     distill_loss,
     multi_gumbel_independent,
     multi_gumbel_pooled,
-    validation_steps,
 )
+from infrec.distillation.loop import validation_steps
+from infrec.errors import InfrecError
+from infrec.samplers import distill_cf
 from infrec.sparse import csr_pair
-
-
-@pytest.fixture
-def x64():
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", False)
+from tests.helpers import conf_sampler
 
 
 def test_pooled_sampling_is_the_multi_gumbel_formula(x64):
@@ -126,10 +120,9 @@ def tiny_split() -> Split:
     )
 
 
-def test_sampler_end_to_end_and_cached(tmp_path, caplog):
+def test_sampler_end_to_end_and_cached(tmp_path, monkeypatch):
     split = tiny_split()
     options = {
-        "name": "distill_cf",
         "budget": 4,
         "gamma": 5,
         "tau": 2.0,
@@ -138,16 +131,23 @@ def test_sampler_end_to_end_and_cached(tmp_path, caplog):
         "lr": 0.05,
         "support_dir": str(tmp_path),
     }
-    s = build_sampler(options, seed=0).sample(split)
+    s = conf_sampler("distill_cf", **options).sample(split)
     assert s.matrix.shape == (4, 20)
     assert np.all((s.matrix >= 0) & (s.matrix <= 1))
     assert s.meta["best_step"] in validation_steps(50)
     assert s.meta["seconds_per_step"] > 0
     saved = list(tmp_path.glob("tiny-distill_cf-4-seed0-*.npz"))
     assert len(saved) == 1
-    again = build_sampler(options, seed=0).sample(split)
+
+    def no_distilling(*args, **kwargs):
+        raise AssertionError("distilled again although the support is cached")
+
+    monkeypatch.setattr(distill_cf, "distill", no_distilling)
+    again = conf_sampler("distill_cf", **options).sample(split)
     np.testing.assert_array_equal(again.matrix, s.matrix)
     assert again.meta["best_step"] == s.meta["best_step"]
+    with pytest.raises(AssertionError, match="distilled again"):  # another setting: a new run
+        conf_sampler("distill_cf", **{**options, "tau": 3.0}).sample(split)
 
 
 @pytest.mark.parametrize(
@@ -161,4 +161,4 @@ def test_sampler_end_to_end_and_cached(tmp_path, caplog):
 )
 def test_bad_options(option, message):
     with pytest.raises(InfrecError, match=message):
-        build_sampler({"name": "distill_cf", "budget": 4, **option}).sample(tiny_split())
+        conf_sampler("distill_cf", support_dir=None, **{"budget": 4, **option}).sample(tiny_split())

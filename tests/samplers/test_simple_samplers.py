@@ -1,22 +1,11 @@
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
-from infrec.data.matrix import Split
 from infrec.errors import InfrecError
 from infrec.samplers import build_sampler
 from infrec.samplers.base import resolve_budget
 from infrec.samplers.svp_cf import forgetting_events
-
-
-def make_split(n_users=40, n_items=30, seed=0) -> Split:
-    rng = np.random.default_rng(seed)
-    dense = (rng.random((n_users, n_items)) < rng.uniform(0.05, 0.6, (n_users, 1))).astype(
-        np.float32
-    )
-    dense[:, 0] = 1.0
-    empty = sp.csr_matrix((n_users, n_items), dtype=np.float32)
-    return Split(sp.csr_matrix(dense), empty, empty, name="toy", key="k")
+from tests.helpers import conf_sampler, make_split
 
 
 @pytest.mark.parametrize(
@@ -42,15 +31,11 @@ def test_bad_budget(budget, message):
         resolve_budget(budget, 40)
 
 
-def cfg(name, **kw):
-    return {"name": name, **kw}
-
-
 def test_random_user_is_seeded_subset():
     split = make_split()
-    a = build_sampler(cfg("random_user", budget=10), seed=1).sample(split)
-    b = build_sampler(cfg("random_user", budget=10), seed=1).sample(split)
-    c = build_sampler(cfg("random_user", budget=10), seed=2).sample(split)
+    a = conf_sampler("random_user", seed=1, budget=10).sample(split)
+    b = conf_sampler("random_user", seed=1, budget=10).sample(split)
+    c = conf_sampler("random_user", seed=2, budget=10).sample(split)
     assert a.matrix.shape == (10, 30) and (a.matrix != b.matrix).nnz == 0
     assert (a.matrix != c.matrix).nnz > 0
     assert a.meta["users"] == 10 and a.meta["user_share"] == 0.25
@@ -61,14 +46,14 @@ def test_random_user_is_seeded_subset():
 
 def test_head_user_keeps_heaviest():
     split = make_split()
-    s = build_sampler(cfg("head_user", budget=5)).sample(split)
+    s = conf_sampler("head_user", budget=5).sample(split)
     counts = np.diff(split.train.indptr)
     assert sorted(np.diff(s.matrix.indptr)) == sorted(np.sort(counts)[-5:])
 
 
 def test_random_interaction_share():
     split = make_split()
-    s = build_sampler(cfg("random_interaction", budget=0.5), seed=3).sample(split)
+    s = conf_sampler("random_interaction", seed=3, budget=0.5).sample(split)
     k = round(0.5 * split.train.nnz)
     assert s.matrix.nnz == k and s.meta["interaction_share"] == pytest.approx(k / split.train.nnz)
     assert np.all(np.diff(s.matrix.indptr) > 0)  # users left empty are dropped
@@ -80,13 +65,17 @@ def test_svp_cf_keeps_users_with_most_forgetting():
     assert events.shape == (split.train.nnz,) and events.min() >= 0 and events.max() <= 3
     owner = np.repeat(np.arange(60), np.diff(split.train.indptr))
     per_user = np.bincount(owner, weights=events, minlength=60) / np.diff(split.train.indptr)
-    s = build_sampler(
-        cfg("svp_cf", budget=10, epochs=4, dim=8, lr=0.05, batch_size=256, l2=0.0), seed=0
+    s = conf_sampler(
+        "svp_cf", seed=0, budget=10, epochs=4, dim=8, lr=0.05, batch_size=256, l2=0.0
     ).sample(split)
     assert s.matrix.shape[0] == 10
     assert s.meta["mean_forgetting"] == pytest.approx(np.sort(per_user)[-10:].mean())
 
 
-def test_unknown_sampler():
-    with pytest.raises(InfrecError, match="unknown; choose one of"):
-        build_sampler(cfg("magic"))
+def test_sampler_config_errors_name_the_key():
+    with pytest.raises(InfrecError, match="no _target_"):
+        build_sampler({"name": "magic"}, seed=0)
+    with pytest.raises(InfrecError, match=r"sampler=random_user: unknown key\(s\) budgt"):
+        conf_sampler("random_user", budgt=3)
+    with pytest.raises(InfrecError, match="cannot be imported"):
+        build_sampler({"name": "x", "_target_": "infrec.samplers.nothing.Here"}, seed=0)

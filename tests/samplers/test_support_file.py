@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from infrec.data.matrix import binarize
 from infrec.errors import InfrecError
 from infrec.paths import atomic_path
-from infrec.samplers import build_sampler
-from infrec.samplers.support_file import binarize, load_support, save_support
-from tests.samplers.test_simple_samplers import make_split
+from infrec.samplers.support_file import load_support, save_support
+from tests.helpers import conf_sampler, make_split
 
 
 @pytest.mark.parametrize("kind", ["sparse", "dense"])
@@ -38,12 +38,12 @@ def test_from_file(tmp_path):
     split = make_split()
     rows = split.train[:6].toarray() * 0.5
     save_support(tmp_path / "s.npz", rows, {"dataset": "toy", "split_key": "k"})
-    s = build_sampler({"name": "from_file", "path": str(tmp_path / "s.npz")}).sample(split)
+    s = conf_sampler("from_file", path=str(tmp_path / "s.npz")).sample(split)
     np.testing.assert_array_equal(s.matrix, rows)
     assert s.meta["users"] == 6
-    b = build_sampler(
-        {"name": "from_file", "path": str(tmp_path / "s.npz"), "binarize": True, "per_row": 2}
-    ).sample(split)
+    b = conf_sampler("from_file", path=str(tmp_path / "s.npz"), binarize=True, per_row=2).sample(
+        split
+    )
     assert np.all(np.diff(b.matrix.indptr) == 2)
 
 
@@ -58,12 +58,12 @@ def test_from_file(tmp_path):
 def test_from_file_rejects(matrix, meta, message, tmp_path):
     save_support(tmp_path / "s.npz", matrix, meta)
     with pytest.raises(InfrecError, match=message):
-        build_sampler({"name": "from_file", "path": str(tmp_path / "s.npz")}).sample(make_split())
+        conf_sampler("from_file", path=str(tmp_path / "s.npz")).sample(make_split())
 
 
 def test_from_file_missing(tmp_path):
     with pytest.raises(InfrecError, match="support file not found"):
-        build_sampler({"name": "from_file", "path": str(tmp_path / "x.npz")}).sample(make_split())
+        conf_sampler("from_file", path=str(tmp_path / "x.npz")).sample(make_split())
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     with pytest.raises(InfrecError, match="not a support file"):
-        build_sampler({"name": "from_file", "path": str(tmp_path / "bad.npz")}).sample(make_split())
+        conf_sampler("from_file", path=str(tmp_path / "bad.npz")).sample(make_split())

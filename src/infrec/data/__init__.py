@@ -1,1 +1,1 @@
-"""Raw data → prepared per-user splits: readers (one per format), preparation, fetching."""
+"""Raw data → prepared per-user splits: readers (one per format), download, preparation, loading."""

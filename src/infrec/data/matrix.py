@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from infrec.errors import InfrecError
 from infrec.paths import atomic_path
 
 
@@ -44,6 +45,26 @@ def dense_rows(
     if sp.issparse(block):
         return block.toarray().astype(dtype, copy=False)
     return np.ascontiguousarray(block, dtype=dtype)
+
+
+def binarize(matrix: sp.spmatrix | np.ndarray, per_row: int | None = None) -> sp.csr_matrix:
+    """0/1 rows keeping each row's largest entries: ``per_row`` of them, or round(row sum)."""
+    dense = matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix, np.float32)
+    n_rows, n_items = dense.shape
+    if per_row is None:
+        counts = np.clip(np.rint(dense.sum(1)).astype(np.int64), 1, n_items)
+    else:
+        if int(per_row) < 1:
+            raise InfrecError(f"sampler.per_row={per_row}: must be ≥ 1")
+        counts = np.full(n_rows, min(int(per_row), n_items))
+    order = np.argsort(-dense, axis=1, kind="stable")
+    keep = np.arange(n_items)[None, :] < counts[:, None]
+    rows = np.repeat(np.arange(n_rows), n_items).reshape(n_rows, n_items)
+    out = sp.csr_matrix(
+        (np.ones(int(keep.sum()), np.float32), (rows[keep], order[keep])), shape=dense.shape
+    )
+    out.sort_indices()
+    return out
 
 
 @dataclass(frozen=True)

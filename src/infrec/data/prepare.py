@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from infrec.data.fetch import sha256_file
+from infrec.data.download import sha256_file
 from infrec.data.matrix import Split, csr_from_pairs
 from infrec.data.readers import Interactions, get_reader
 from infrec.errors import InfrecError

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from infrec.registry import instantiate
+from infrec.registry import build
 
 ScoreFn = Callable[[np.ndarray], np.ndarray]
 """Scores (users × items, float) for an array of user indices."""
@@ -52,17 +52,6 @@ class Model(ABC):
         """
 
 
-MODELS = {
-    "infinite_ae": "InfiniteAE",
-    "ease": "EASE",
-    "poprec": "PopRec",
-    "mf": "MF",
-    "neumf": "NeuMF",
-    "mvae": "MultVAE",
-    "lightgcn": "LightGCN",
-}
-
-
-def build_model(cfg: Any, dtype: str = "float32") -> Model:
-    """Instantiate ``infrec.models.<cfg.name>`` from its config."""
-    return instantiate("model", "models", MODELS, cfg, dtype=dtype)
+def build_model(cfg: Any, **runtime: Any) -> Model:
+    """The model ``cfg._target_`` names (``conf/model/<name>.yaml``); ``runtime``: seed, dtype."""
+    return build("model", cfg, **runtime)

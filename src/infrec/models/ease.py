@@ -45,8 +45,8 @@ class EASE(Model):
 
     def __init__(
         self,
-        lambdas: Sequence[float] = (1.0, 10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0),
-        dtype: str = "float32",
+        lambdas: Sequence[float],
+        dtype: str,
     ):
         self.lambdas = check_lambdas(lambdas)
         self.dtype = resolve_dtype(dtype)

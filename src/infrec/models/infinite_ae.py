@@ -148,10 +148,10 @@ class InfiniteAE(Model):
 
     def __init__(
         self,
-        depth: int = 1,
-        lambdas: Sequence[float] = (0.0, 1.0, 5.0, 20.0, 50.0, 100.0),
-        block_rows: int = 8192,
-        dtype: str = "float32",
+        depth: int,
+        lambdas: Sequence[float],
+        block_rows: int,
+        dtype: str,
     ):
         if int(depth) != depth or int(depth) < 1:
             raise InfrecError(f"model.depth={depth}: ∞-AE needs an integer depth ≥ 1")

@@ -23,8 +23,8 @@ import scipy.sparse as sp
 from infrec.errors import InfrecError
 from infrec.models.base import Monitor
 from infrec.models.mf import FactorFitted, bpr_triples_loss
-from infrec.models.sampling import batched, binary_support, pairs, sample_negatives
-from infrec.models.training import TrainedModel, train
+from infrec.models.negatives import batched, binary_support, pairs, sample_negatives
+from infrec.models.training import TrainedModel, run_training
 from infrec.sparse import CSR, csr_pair, spmm
 
 
@@ -71,10 +71,10 @@ class LightGCN(TrainedModel):
 
     def __init__(
         self,
-        dim: int = 64,
-        layers: int = 3,
-        l2: float = 1e-4,
-        fold_in_l2: float = 0.1,
+        dim: int,
+        layers: int,
+        l2: float,
+        fold_in_l2: float,
         **train_opts,
     ):
         if int(layers) < 1:
@@ -114,7 +114,7 @@ class LightGCN(TrainedModel):
                 np.asarray(fu, self.dtype), np.asarray(fi, self.dtype), self.fold_in_l2
             )
 
-        return train(
+        return run_training(
             self.name,
             params,
             optax.adam(self.lr),

@@ -2,7 +2,7 @@
 
 Each epoch pairs every support interaction with one uniformly sampled item the user lacks;
 loss = −mean log σ(s_ui − s_uj) + l2 · mean(‖e_u‖² + ‖e_i‖² + ‖e_j‖²). Real-valued supports are
-binarised (:mod:`infrec.models.sampling`).
+binarised (:mod:`infrec.models.negatives`).
 
 Scoring: when the context has as many rows as the support (the support rows are the real users:
 ``sampler=full`` or ``random_interaction``) users keep their learned vectors. Otherwise (a
@@ -23,8 +23,8 @@ import optax
 import scipy.sparse as sp
 
 from infrec.models.base import Fitted, Monitor, ScoreFn
-from infrec.models.sampling import batched, binary_support, pairs, sample_negatives
-from infrec.models.training import TrainedModel, train
+from infrec.models.negatives import batched, binary_support, pairs, sample_negatives
+from infrec.models.training import TrainedModel, run_training
 
 
 def bpr_loss(pos: jax.Array, neg: jax.Array) -> jax.Array:
@@ -85,7 +85,7 @@ class FactorFitted(Fitted):
 class MF(TrainedModel):
     name = "mf"
 
-    def __init__(self, dim: int = 64, l2: float = 1e-5, fold_in_l2: float = 0.1, **train_opts):
+    def __init__(self, dim: int, l2: float, fold_in_l2: float, **train_opts):
         super().__init__(**train_opts)
         self.dim, self.l2, self.fold_in_l2 = int(dim), float(l2), float(fold_in_l2)
 
@@ -114,7 +114,7 @@ class MF(TrainedModel):
                 self.fold_in_l2,
             )
 
-        return train(
+        return run_training(
             self.name,
             params,
             optax.adam(self.lr),

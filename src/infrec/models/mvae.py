@@ -24,8 +24,8 @@ import scipy.sparse as sp
 from infrec.data.matrix import dense_rows
 from infrec.errors import InfrecError
 from infrec.models.base import Fitted, Monitor, ScoreFn
-from infrec.models.sampling import batched
-from infrec.models.training import TrainedModel, train
+from infrec.models.negatives import batched
+from infrec.models.training import TrainedModel, run_training
 
 
 class MultVAENet(nn.Module):
@@ -97,11 +97,11 @@ class MultVAE(TrainedModel):
 
     def __init__(
         self,
-        hidden: Sequence[int] = (600,),
-        latent: int = 200,
-        dropout: float = 0.5,
-        anneal_cap: float = 0.2,
-        anneal_steps: int = 2000,
+        hidden: Sequence[int],
+        latent: int,
+        dropout: float,
+        anneal_cap: float,
+        anneal_steps: int,
         **train_opts,
     ):
         if not 0 <= float(dropout) < 1:
@@ -147,7 +147,7 @@ class MultVAE(TrainedModel):
             steps_done += n
             return batches
 
-        return train(
+        return run_training(
             self.name,
             params,
             optax.adam(self.lr),

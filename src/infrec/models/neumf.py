@@ -26,8 +26,8 @@ import scipy.sparse as sp
 
 from infrec.errors import InfrecError
 from infrec.models.base import Fitted, Monitor, ScoreFn
-from infrec.models.sampling import batched, binary_support, pairs, sample_negatives
-from infrec.models.training import TrainedModel, run_epoch, train
+from infrec.models.negatives import batched, binary_support, pairs, sample_negatives
+from infrec.models.training import TrainedModel, run_epoch, run_training
 
 SCORE_CHUNK = 256
 """Users scored against all items at once (memory: chunk × items × first MLP width floats)."""
@@ -133,11 +133,11 @@ class NeuMF(TrainedModel):
 
     def __init__(
         self,
-        gmf_dim: int = 32,
-        mlp_layers: Sequence[int] = (64, 32, 16),
-        negatives: int = 4,
-        weight_decay: float = 0.0,
-        fold_in_epochs: int = 5,
+        gmf_dim: int,
+        mlp_layers: Sequence[int],
+        negatives: int,
+        weight_decay: float,
+        fold_in_epochs: int,
         **train_opts,
     ):
         mlp_layers = tuple(int(w) for w in mlp_layers)
@@ -179,7 +179,7 @@ class NeuMF(TrainedModel):
         def epoch(_: int) -> dict[str, np.ndarray]:
             return pointwise_batches(m, self.negatives, self.batch_size, rng)
 
-        return train(
+        return run_training(
             self.name,
             params,
             self._optimizer(),

@@ -28,7 +28,7 @@ class PopRecFitted(Fitted):
 class PopRec(Model):
     name = "poprec"
 
-    def __init__(self, dtype: str = "float32"):
+    def __init__(self, dtype: str):
         self.dtype = resolve_dtype(dtype)
 
     def candidates(

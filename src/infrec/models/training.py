@@ -62,7 +62,30 @@ def run_epoch(params, opt_state, batches: dict, data, loss: Loss, optimizer):
     return params, opt_state, losses.mean()
 
 
-def train(
+class EarlyStopping:
+    """The best score so far and when it came: stop after ``patience`` units without a better one.
+
+    Units are whatever the caller counts: validations for the trained baselines, optimiser steps
+    for Distill-CF. Before any improvement, waiting counts from ``origin``.
+    """
+
+    def __init__(self, patience: int, origin: int = 0):
+        self.patience, self.origin = int(patience), int(origin)
+        self.best_score, self.best_at, self.best = -math.inf, None, None
+
+    def update(self, score: float, at: int, best: Any = None) -> bool:
+        """Record ``score`` at ``at``; keep ``best`` (the model or sample) when it improved."""
+        if score > self.best_score:
+            self.best_score, self.best_at, self.best = score, at, best
+            return True
+        return False
+
+    def should_stop(self, at: int) -> bool:
+        since = self.origin if self.best_at is None else self.best_at
+        return at - since >= self.patience
+
+
+def run_training(
     name: str,
     params: Any,
     optimizer: optax.GradientTransformation,
@@ -80,8 +103,8 @@ def train(
     training only, not the validation passes.
     """
     opt_state = optimizer.init(params)
-    best, best_score, best_epoch, since_best = None, -math.inf, 0, 0
-    train_s, epoch = 0.0, 0
+    stopping = EarlyStopping(schedule.patience)
+    train_s, epoch, validations = 0.0, 0, 0
     for epoch in range(1, schedule.epochs + 1):
         t0 = time.perf_counter()
         params, opt_state, mean_loss = run_epoch(
@@ -104,11 +127,8 @@ def train(
             continue
         fitted = make_fitted(params)
         score = monitor(fitted)
-        improved = score > best_score
-        if improved:
-            best, best_score, best_epoch, since_best = fitted, score, epoch, 0
-        else:
-            since_best += 1
+        validations += 1
+        improved = stopping.update(score, validations, (fitted, epoch))
         log.info(
             "%s epoch %d/%d: loss %.4f, validation %.4f%s (%.1f s)",
             name,
@@ -119,14 +139,15 @@ def train(
             " *" if improved else "",
             train_s,
         )
-        if since_best >= schedule.patience:
+        if stopping.should_stop(validations):
             log.info(
                 "%s: no improvement in %d validations; best epoch %d",
                 name,
                 schedule.patience,
-                best_epoch,
+                stopping.best[1],
             )
             break
+    best, best_epoch = stopping.best or (None, 0)
     if best is None:
         best, best_epoch = make_fitted(params), epoch
     best.fit_seconds = train_s
@@ -143,10 +164,10 @@ class TrainedModel(Model):
         lr: float,
         batch_size: int,
         epochs: int,
-        eval_every: int = 1,
-        patience: int = 5,
-        seed: int = 0,
-        dtype: str = "float32",
+        eval_every: int,
+        patience: int,
+        seed: int,
+        dtype: str,
     ):
         if not float(lr) > 0:
             raise InfrecError(f"model.lr={lr}: must be > 0")

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from infrec.data.matrix import Split
 from infrec.errors import InfrecError
-from infrec.registry import instantiate
+from infrec.registry import build
 
 
 @dataclass
@@ -83,7 +83,7 @@ class Sampler(ABC):
 class UserSubsetSampler(Sampler):
     """Keeps ``budget`` real users chosen by :meth:`choose`, with all their train interactions."""
 
-    def __init__(self, budget: int | float | None = None, seed: int = 0):
+    def __init__(self, budget: int | float | None, seed: int):
         self.budget, self.seed = budget, seed
 
     @abstractmethod
@@ -96,17 +96,6 @@ class UserSubsetSampler(Sampler):
         return keep_rows(split.train, rows, time.perf_counter() - start, **extra)
 
 
-SAMPLERS = {
-    "full": "FullSampler",
-    "random_user": "RandomUserSampler",
-    "head_user": "HeadUserSampler",
-    "random_interaction": "RandomInteractionSampler",
-    "svp_cf": "SVPCFSampler",
-    "distill_cf": "DistillCFSampler",
-    "from_file": "FromFileSampler",
-}
-
-
-def build_sampler(cfg: Any, seed: int = 0) -> Sampler:
-    """Instantiate ``infrec.samplers.<cfg.name>`` from its config."""
-    return instantiate("sampler", "samplers", SAMPLERS, cfg, seed=seed)
+def build_sampler(cfg: Any, seed: int) -> Sampler:
+    """The sampler ``cfg._target_`` names (``conf/sampler/<name>.yaml``), seeded by the run."""
+    return build("sampler", cfg, seed=seed)

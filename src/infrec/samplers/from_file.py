@@ -12,9 +12,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from infrec.data.matrix import Split
+from infrec.data.matrix import binarize as binarize_rows
 from infrec.errors import InfrecError
 from infrec.samplers.base import Sampler, Support, describe_support, resolve_budget
-from infrec.samplers.support_file import binarize as binarize_rows
 from infrec.samplers.support_file import load_support
 
 
@@ -23,11 +23,11 @@ class FromFileSampler(Sampler):
 
     def __init__(
         self,
-        path: str | None = None,
-        binarize: bool = False,
-        per_row: int | None = None,
-        budget: int | float | None = None,
-        seed: int = 0,
+        path: str | None,
+        binarize: bool,
+        per_row: int | None,
+        budget: int | float | None,
+        seed: int,
     ):
         if not path:
             raise InfrecError("sampler.path is not set; give a support .npz (see infrec-distill)")

@@ -14,7 +14,7 @@ from infrec.samplers.base import Sampler, Support, describe_support, resolve_bud
 class FullSampler(Sampler):
     name = "full"
 
-    def __init__(self, budget: int | float | None = None, seed: int = 0):
+    def __init__(self, budget: int | float | None, seed: int):
         self.budget, self.seed = budget, seed
 
     def sample(self, split: Split) -> Support:

@@ -2,8 +2,8 @@
 
 Metadata records where a support came from (dataset name and split hash, item count, sampler
 config, seed, and for Distill-CF the best step and validation metric), so ``from_file`` can refuse a
-support made for another dataset. :func:`binarize` exports the top entries of each row as 0/1 data
-for models that need it.
+support made for another dataset. (:func:`infrec.data.matrix.binarize` turns a real-valued support
+into 0/1 rows for models that need them.)
 """
 
 from __future__ import annotations
@@ -57,23 +57,3 @@ def load_support(path: str | Path) -> tuple[sp.csr_matrix | np.ndarray, dict[str
     except (KeyError, ValueError, OSError) as e:
         raise InfrecError(f"{path}: not a support file saved by infrec ({e})") from None
     return matrix, meta
-
-
-def binarize(matrix: sp.spmatrix | np.ndarray, per_row: int | None = None) -> sp.csr_matrix:
-    """0/1 rows keeping each row's largest entries: ``per_row`` of them, or round(row sum)."""
-    dense = matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix, np.float32)
-    n_rows, n_items = dense.shape
-    if per_row is None:
-        counts = np.clip(np.rint(dense.sum(1)).astype(np.int64), 1, n_items)
-    else:
-        if int(per_row) < 1:
-            raise InfrecError(f"sampler.per_row={per_row}: must be ≥ 1")
-        counts = np.full(n_rows, min(int(per_row), n_items))
-    order = np.argsort(-dense, axis=1, kind="stable")
-    keep = np.arange(n_items)[None, :] < counts[:, None]
-    rows = np.repeat(np.arange(n_rows), n_items).reshape(n_rows, n_items)
-    out = sp.csr_matrix(
-        (np.ones(int(keep.sum()), np.float32), (rows[keep], order[keep])), shape=dense.shape
-    )
-    out.sort_indices()
-    return out

@@ -91,13 +91,13 @@ class SVPCFSampler(UserSubsetSampler):
 
     def __init__(
         self,
-        budget: int | float | None = None,
-        seed: int = 0,
-        epochs: int = 10,
-        dim: int = 32,
-        lr: float = 0.01,
-        batch_size: int = 8192,
-        l2: float = 1e-5,
+        budget: int | float | None,
+        seed: int,
+        epochs: int,
+        dim: int,
+        lr: float,
+        batch_size: int,
+        l2: float,
     ):
         if int(epochs) < 2:
             raise InfrecError(f"sampler.epochs={epochs}: forgetting needs ≥ 2 epochs")

@@ -1,7 +1,7 @@
 """Training examples for the pairwise/pointwise baselines: positives and sampled negatives.
 
 Real-valued supports (Distill-CF output) are binarised first with
-:func:`infrec.samplers.support_file.binarize` (each row keeps its round(row sum) largest entries),
+:func:`infrec.data.matrix.binarize` (each row keeps its round(row sum) largest entries),
 since BPR and BCE need 0/1 positives. Everything here is vectorised over interactions.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from infrec.data.matrix import binarize
 from infrec.errors import InfrecError
-from infrec.samplers.support_file import binarize
 
 
 def binary_support(support: sp.csr_matrix | np.ndarray) -> sp.csr_matrix:

@@ -11,10 +11,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from infrec.errors import InfrecError
-from infrec.report import pyplot, save_png, wandb_report_run, wandb_table, write_csv
+from infrec.reports.common import mean_of, pyplot, save_png, write_csv
+from infrec.track import Tracker
 
 METRICS = ("hr@10", "ndcg@10", "hr@100", "ndcg@100", "psp@10", "auc")
 COLUMNS = ("dataset", "model", "depth", "seeds", *METRICS, "lambda", "fit_s")
@@ -29,14 +28,10 @@ def depth_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         groups[(run["dataset"], run["model"], int(depth))].append(run["metrics"])
     rows = []
     for (dataset, model, depth), members in sorted(groups.items()):
-
-        def mean(key: str, members=members) -> float:
-            return float(np.mean([m.get(key, np.nan) for m in members]))
-
         row = {"dataset": dataset, "model": model, "depth": depth, "seeds": len(members)}
-        row.update({k: 100 * mean(f"test/{k}") for k in METRICS})
-        row["lambda"] = mean("hp/lambda")
-        row["fit_s"] = mean("time/fit_best_s")
+        row.update({k: 100 * mean_of(members, f"test/{k}") for k in METRICS})
+        row["lambda"] = mean_of(members, "hp/lambda")
+        row["fit_s"] = mean_of(members, "time/fit_best_s")
         rows.append(row)
     return rows
 
@@ -61,34 +56,21 @@ def plot_png(path: Path, rows: list[dict[str, Any]]) -> None:
     save_png(fig, path)
 
 
-def report(
-    runs: list[dict[str, Any]],
-    out: Path,
-    logger: str,
-    project: str,
-    group: str | None,
-    mode: str,
-) -> Path:
+def render(runs: list[dict[str, Any]], out: Path, tracker: Tracker) -> None:
+    """``depth.csv`` and ``depth.png`` (and the tracker's table and curve) from ``runs``."""
     rows = depth_rows(runs)
     write_csv(out / "depth.csv", rows, COLUMNS)
     plot_png(out / "depth.png", rows)
-    if logger == "wandb":
-        import wandb
-
-        with wandb_report_run(out, project, group, mode) as run:
-            run.log({"depth": wandb_table(rows, COLUMNS)})
-            run.log(
-                {
-                    "depth_curve": wandb.plot.line_series(
-                        xs=[[r["depth"] for r in rows]] * 2,
-                        ys=[[r["hr@10"] for r in rows], [r["ndcg@10"] for r in rows]],
-                        keys=["test hr@10", "test ndcg@10"],
-                        title="∞-AE: quality against depth",
-                        xname="depth",
-                    )
-                }
-            )
-            run.log({"depth_png": wandb.Image(str(out / "depth.png"))})
+    tracker.table("depth", rows, COLUMNS)
+    tracker.lines(
+        "depth_curve",
+        xs=[[r["depth"] for r in rows]] * 2,
+        ys=[[r["hr@10"] for r in rows], [r["ndcg@10"] for r in rows]],
+        names=["test hr@10", "test ndcg@10"],
+        title="∞-AE: quality against depth",
+        xname="depth",
+    )
+    tracker.image("depth_png", out / "depth.png")
     print(f"{'depth':>5}{'hr@10':>8}{'ndcg@10':>9}{'hr@100':>8}{'lambda':>8}{'fit s':>8}")
     for r in rows:
         print(
@@ -96,4 +78,3 @@ def report(
             f"{r['lambda']:>8g}{r['fit_s']:>8.1f}"
         )
     print(f"report: {out / 'depth.csv'}, {out / 'depth.png'}")
-    return out

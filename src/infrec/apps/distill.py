@@ -14,15 +14,15 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from infrec.config import register_resolvers
+from infrec.data.load import load_split
+from infrec.data.matrix import binarize
 from infrec.errors import InfrecError
-from infrec.paths import config_dir
+from infrec.paths import config_dir, write_json
 from infrec.samplers import build_sampler
-from infrec.samplers.support_file import binarize, save_support
-from infrec.track import write_json
-from infrec.train import load_split, register_resolvers
+from infrec.samplers.support_file import save_support
 
 log = logging.getLogger("infrec.distill")
-register_resolvers()
 
 
 def run(cfg: DictConfig, run_dir: str | Path | None = None) -> Path:
@@ -57,6 +57,7 @@ def _hydra_main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
+    register_resolvers()
     _hydra_main()
 
 

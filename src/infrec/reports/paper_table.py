@@ -1,11 +1,12 @@
 """The paper's main table: every model tuned on validation, test metrics at k = 10 and 100.
 
-One row per model (the run with the best validation selection metric when a folder holds
-several, e.g. a search sweep), its chosen hyper-parameters, the paper's nDCG@10 beside ours
-(from ``study.paper`` in the runs' config, keyed by dataset and model) and the seconds each took
-(``fit_s``: training or closed-form fit at the chosen setting; ``total_s``: the whole run, the
-validation grid or early-stopping passes included). Written as ``paper_table.md`` and
-``paper_table.csv``, and as a W&B table with the logger on.
+One row per (dataset, model), in the order of ``study.models`` in the runs' config (the paper's row
+order in ``conf/experiment/paper_table.yaml``; other models after them): the run with the best
+validation selection metric when a folder holds several (a search sweep), its chosen hyper-
+parameters, the paper's nDCG@10 beside ours and the seconds each took (``fit_s``: training or
+closed-form fit at the chosen setting; ``total_s``: the whole run, the validation grid or early-
+stopping passes included). Written as ``paper_table.md`` and ``paper_table.csv``, and as a table to
+the tracker.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from infrec.paths import atomic_path
-from infrec.report import wandb_report_run, wandb_table, write_csv
+from infrec.reports.common import write_csv, write_text
+from infrec.track import Tracker
 
-MODEL_ORDER = ("poprec", "mf", "neumf", "mvae", "lightgcn", "ease", "infinite_ae")
 METRICS = ("ndcg@10", "hr@10", "recall@10", "ndcg@100", "hr@100", "recall@100", "psp@10", "auc")
 COLUMNS = (
     "dataset",
@@ -36,6 +36,12 @@ def _selection(row: dict[str, Any]) -> float:
     return float(row["metrics"].get(metric, -math.inf))
 
 
+def _study_models(run: dict[str, Any]) -> list[str]:
+    """The study's models in row order (``study.models``: the paper's order in the YAML)."""
+    models = run["config"].get("study", {}).get("models", "")
+    return [m.strip() for m in str(models).split(",") if m.strip()]
+
+
 def best_per_model(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Table rows (metrics ×100): the best-validating run of each (dataset, model)."""
     best: dict[tuple[str, str], dict[str, Any]] = {}
@@ -44,7 +50,10 @@ def best_per_model(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if key not in best or _selection(run) > _selection(best[key]):
             best[key] = run
     rows = []
-    order = {m: i for i, m in enumerate(MODEL_ORDER)}
+    order: dict[str, int] = {}
+    for run in runs:
+        for m in _study_models(run):
+            order.setdefault(m, len(order))
     for (dataset, model), run in sorted(
         best.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], len(order)), kv[0][1])
     ):
@@ -106,22 +115,12 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def report(
-    runs: list[dict[str, Any]],
-    out: Path,
-    logger: str,
-    project: str,
-    group: str | None,
-    mode: str,
-) -> Path:
+def render(runs: list[dict[str, Any]], out: Path, tracker: Tracker) -> None:
+    """``paper_table.md`` and ``paper_table.csv`` (and the tracker's table) from ``runs``."""
     rows = best_per_model(runs)
     write_csv(out / "paper_table.csv", rows, COLUMNS)
     text = markdown(rows)
-    with atomic_path(out / "paper_table.md") as tmp:
-        tmp.write_text(text)
-    if logger == "wandb":
-        with wandb_report_run(out, project, group, mode) as run:
-            run.log({"paper_table": wandb_table(rows, COLUMNS)})
+    write_text(out / "paper_table.md", text)
+    tracker.table("paper_table", rows, COLUMNS)
     print(text)
     print(f"report: {out / 'paper_table.md'}, {out / 'paper_table.csv'}")
-    return out

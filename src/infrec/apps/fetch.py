@@ -9,12 +9,12 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
+from infrec.config import register_resolvers
+from infrec.data.load import load_split
 from infrec.errors import InfrecError
 from infrec.paths import config_dir
-from infrec.train import load_split, register_resolvers
 
 log = logging.getLogger("infrec.fetch")
-register_resolvers()
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")
@@ -27,6 +27,7 @@ def _hydra_main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
+    register_resolvers()
     # fetching is not an experiment: no run dir, log to the console only
     sys.argv += ["hydra.run.dir=.", "hydra.output_subdir=null", "hydra/job_logging=stdout"]
     _hydra_main()

@@ -1,0 +1,30 @@
+"""``infrec-report <runs dir> [--kind …]``: a study's table and curves from a folder of runs."""
+
+from __future__ import annotations
+
+import argparse
+
+from infrec.errors import InfrecError
+from infrec.reports import KINDS, make_report
+from infrec.track import WANDB_MODES
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Aggregate a study's runs into tables and plots")
+    parser.add_argument("runs", help="folder holding run dirs (metrics.json + config.json)")
+    parser.add_argument("--kind", choices=sorted(KINDS), default="fraction_curve")
+    parser.add_argument("--out", help="output folder (default: <runs>/report)")
+    parser.add_argument("--logger", choices=["none", "wandb"], default="none")
+    parser.add_argument("--project", default="infrec")
+    parser.add_argument("--group", default=None)
+    parser.add_argument("--mode", default="offline", choices=WANDB_MODES)
+    args = parser.parse_args()
+    logger = {"name": args.logger, "project": args.project, "group": args.group, "mode": args.mode}
+    try:
+        make_report(args.runs, args.out, args.kind, logger)
+    except InfrecError as e:
+        raise SystemExit(f"error: {e}") from None
+
+
+if __name__ == "__main__":
+    main()

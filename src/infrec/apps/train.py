@@ -1,0 +1,120 @@
+"""``infrec-train``: prepare → sample → fit (hyper-parameters chosen on validation) → test → track.
+
+``run(cfg)`` does the work and returns the metrics; the Hydra entry point only wraps it. Each run
+dir holds ``metrics.json`` (flat numbers, DVC-readable), ``config.json`` (resolved config),
+``details.json`` (the validation grid and support metadata) and Hydra's ``.hydra/`` folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from infrec.config import register_resolvers
+from infrec.data.load import load_split
+from infrec.errors import InfrecError
+from infrec.evaluate import EvalTask, check_ks, evaluate, metric_key, psp_weights
+from infrec.models import build_model
+from infrec.paths import config_dir
+from infrec.samplers import build_sampler
+from infrec.selection import Validation, select
+from infrec.track import build_tracker, format_metrics, write_run
+
+log = logging.getLogger("infrec.train")
+
+
+def _prefixed(prefix: str, metrics: dict[str, float]) -> dict[str, float]:
+    return {f"{prefix}/{k}": v for k, v in metrics.items()}
+
+
+def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
+    """Train and evaluate one configuration; write the run record; return its metrics."""
+    started = time.perf_counter()
+    if run_dir is None:
+        run_dir = hydra.core.hydra_config.HydraConfig.get().runtime.output_dir
+    run_dir = Path(run_dir)
+    selection = metric_key(cfg.selection.metric, [int(k) for k in cfg.eval.ks])
+    model = build_model(cfg.model, seed=int(cfg.seed), dtype=str(cfg.dtype))
+    sampler = build_sampler(cfg.sampler, seed=int(cfg.seed))
+
+    split = load_split(cfg)
+    ks = check_ks(cfg.eval.ks, split.n_items)
+    log.info("%s", split.describe())
+    prepared = time.perf_counter()
+
+    support = sampler.sample(split)
+    log.info("support: %s", ", ".join(f"{k}={v:.4g}" for k, v in support.meta.items()))
+    known = split.train + split.val + split.test
+    weights = psp_weights(split.item_counts)
+    eval_opts = {
+        "ks": ks,
+        "n_negatives": int(cfg.eval.n_negatives),
+        "seed": int(cfg.seed),
+        "block_users": int(cfg.eval.block_users),
+    }
+    test_context = (split.train + split.val).tocsr()
+    val_task = EvalTask.build(split.train, split.val, known, weights, **eval_opts)
+    test_task = EvalTask.build(test_context, split.test, known, weights, **eval_opts)
+
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    tracker = build_tracker(cfg.logger, run_dir, resolved)
+    try:
+        validation = Validation(lambda fitted: evaluate(fitted.scorer(split.train), val_task))
+
+        def tried(index: int, hp: dict, val: dict[str, float], seconds: float) -> None:
+            log.info(
+                "%s %s: val %s = %.4f (%.1f s)", model.name, hp, selection, val[selection], seconds
+            )
+            tracker.log({**_prefixed("val", val), **_prefixed("hp", hp)}, step=index)
+
+        monitor = lambda fitted: validation(fitted)[selection]  # noqa: E731 - early stopping
+        chosen = select(
+            model.candidates(support.matrix, monitor), validation, selection, on_candidate=tried
+        )
+        t_test = time.perf_counter()
+        test = evaluate(chosen.fitted.scorer(test_context), test_task)
+        test_s = time.perf_counter() - t_test
+
+        metrics = {
+            **_prefixed("val", chosen.val),
+            **_prefixed("test", test),
+            **{f"hp/{k}": float(v) for k, v in chosen.hp.items()},
+            **{f"support/{k}": float(v) for k, v in support.meta.items()},
+            "time/prepare_s": prepared - started,
+            "time/fit_s": chosen.fit_seconds,
+            "time/fit_best_s": chosen.fitted.fit_seconds,
+            "time/validate_s": chosen.validate_seconds,
+            "time/test_s": test_s,
+            "time/total_s": time.perf_counter() - started,
+        }
+        write_run(run_dir, metrics, resolved, {"grid": chosen.grid, "dataset": split.describe()})
+        tracker.summary(metrics)
+    finally:
+        tracker.finish()
+    print(
+        f"\n{model.name} on {split.describe()}\n{format_metrics(metrics, ks)}\nrun dir: {run_dir}"
+    )
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")
+def _hydra_main(cfg: DictConfig) -> float:
+    try:
+        metrics = run(cfg)
+    except InfrecError as e:
+        log.error("%s", e)
+        raise SystemExit(f"error: {e}") from None
+    return metrics[str(cfg.selection.metric)]  # the validation score sweepers maximise
+
+
+def main() -> None:
+    register_resolvers()
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+"""Distill-CF's optimisation: Adam on the logits, validation on the paper's schedule, early stop.
+
+Logits start as the train rows of μ random real users. Validation follows the paper (steps 25,
+50, …, 200, then every 40): a sample is drawn, ∞-AE's λ is re-chosen on validation HR@100 over
+``lambdas`` (:func:`infrec.selection.select`) and used in the loss from then on; the sample with
+the best validation metric is kept; training stops after ``patience`` steps without improvement
+(:class:`infrec.models.training.EarlyStopping`, counting steps).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from infrec.data.matrix import Split
+from infrec.distillation.estimator import distill_loss, sample_support
+from infrec.errors import InfrecError
+from infrec.evaluate import EvalTask, evaluate, psp_weights
+from infrec.models.infinite_ae import InfiniteAE
+from infrec.models.training import EarlyStopping
+from infrec.selection import select
+from infrec.sparse import csr_pair
+
+log = logging.getLogger(__name__)
+
+VALIDATION_K = 100
+"""Validation HR@k as in the published code (k = the item count on tiny datasets)."""
+
+
+@dataclass(frozen=True)
+class DistillSettings:
+    """The optimisation's knobs (``conf/sampler/distill_cf.yaml`` documents each)."""
+
+    gamma: int
+    tau: float
+    card_reg: float
+    lr: float
+    steps: int
+    patience: int
+    depth: int
+    lambdas: tuple[float, ...]
+    pool_factor: float | None
+    target_batch: int | None
+    log_every: int
+    seed: int
+
+    def __post_init__(self) -> None:
+        if self.gamma < 1:
+            raise InfrecError(f"sampler.gamma={self.gamma}: needs γ ≥ 1 Gumbel samples per user")
+        if self.tau <= 0:
+            raise InfrecError(f"sampler.tau={self.tau}: the Gumbel temperature must be > 0")
+        if self.steps < 1 or self.patience < 1 or self.lr <= 0:
+            raise InfrecError("sampler.steps, sampler.patience and sampler.lr must be > 0")
+        if self.pool_factor is not None and self.pool_factor < 1:
+            raise InfrecError(f"sampler.pool_factor={self.pool_factor}: must be ≥ 1 (or null)")
+        if self.depth < 1:
+            raise InfrecError(f"sampler.depth={self.depth}: needs depth ≥ 1")
+        if self.log_every < 1:
+            raise InfrecError(f"sampler.log_every={self.log_every}: must be ≥ 1")
+
+    @property
+    def pool(self) -> int | None:
+        """Gumbel vectors drawn per step (``None``: the literal independent estimator)."""
+        if self.pool_factor is None:
+            return None
+        return max(self.gamma, round(self.pool_factor * self.gamma))
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def validation_steps(steps: int, every: int = 40) -> set[int]:
+    """The paper's schedule: 25, 50, …, 200, then every ``every`` steps."""
+    early = set(range(25, min(steps, 200) + 1, 25))
+    return early | set(range(every, steps + 1, every))
+
+
+def _validator(split: Split, settings: DistillSettings):
+    """``validate(support) -> (best validation HR@k, its λ)`` with λ chosen on validation."""
+    val_k = min(VALIDATION_K, split.n_items)
+    val_task = EvalTask.build(
+        split.train,
+        split.val,
+        split.train + split.val + split.test,
+        psp_weights(split.item_counts),
+        ks=[val_k],
+        seed=settings.seed,
+    )
+    metric = f"hr@{val_k}"
+
+    def validate(support: np.ndarray) -> tuple[float, float]:
+        model = InfiniteAE(
+            depth=settings.depth,
+            lambdas=settings.lambdas,
+            block_rows=max(len(support), 1),
+            dtype="float32",
+        )
+        chosen = select(
+            model.candidates(support),
+            lambda fitted: evaluate(fitted.scorer(split.train), val_task),
+            metric,
+            prefer=lambda hp: hp["lambda"],  # ties: the larger λ, as the published code
+        )
+        return chosen.val[metric], chosen.hp["lambda"]
+
+    return validate, metric
+
+
+def distill(split: Split, mu: int, settings: DistillSettings) -> tuple[np.ndarray, dict[str, Any]]:
+    """Learn ``mu`` synthetic users for ``split``; return the best sample and what happened."""
+    start = time.perf_counter()
+    rng = np.random.default_rng(settings.seed)
+    dtype = np.float32
+    batch = settings.target_batch
+    if batch is not None and not 1 <= batch <= split.n_users:
+        raise InfrecError(f"sampler.target_batch={batch}: between 1 and {split.n_users}")
+    targets_np = split.train.toarray().astype(dtype)
+    targets = jnp.asarray(targets_np)
+    init_rows = np.sort(rng.choice(split.n_users, size=mu, replace=False))
+    logits = jnp.asarray(targets_np[init_rows])
+    pool = settings.pool
+
+    loss_fn = partial(
+        distill_loss,
+        gamma=settings.gamma,
+        tau=settings.tau,
+        pool=pool,
+        depth=settings.depth,
+        card_reg=settings.card_reg,
+        mean_card=split.train.nnz / split.n_users,
+    )
+    optimizer = optax.adam(settings.lr)
+    opt_state = optimizer.init(logits)
+    # all targets at once: their Gram products are sparse (see estimator.krr_predict)
+    targets_csr = csr_pair(split.train) if batch is None else None
+
+    @jax.jit
+    def step(logits, opt_state, key, lam, targets, targets_csr):
+        loss, grad = jax.value_and_grad(loss_fn)(logits, key, targets, lam, targets_csr=targets_csr)
+        updates, opt_state = optimizer.update(grad, opt_state, logits)
+        return optax.apply_updates(logits, updates), opt_state, loss
+
+    sample = jax.jit(partial(sample_support, gamma=settings.gamma, tau=settings.tau, pool=pool))
+    validate, metric = _validator(split, settings)
+
+    key = jax.random.key(settings.seed)
+    init_val, lam = validate(np.asarray(logits))  # sets the first λ; not a candidate
+    initial = np.asarray(logits)
+    history = [{"step": 0, "val_hr": init_val, "lambda": lam}]
+    log.info("Distill-CF μ=%d: step 0 val %s %.4f (λ=%g)", mu, metric, init_val, lam)
+    stopping = EarlyStopping(settings.patience, origin=1)
+    checks = validation_steps(settings.steps)
+    t_steps, n_steps, last = 0.0, 0, 0
+    for i in range(1, settings.steps + 1):
+        key, k_step, k_batch = jax.random.split(key, 3)
+        rows = (
+            targets
+            if batch is None
+            else targets[jax.random.choice(k_batch, split.n_users, (batch,), replace=False)]
+        )
+        t0 = time.perf_counter()
+        logits, opt_state, loss = step(
+            logits, opt_state, k_step, jnp.asarray(lam, dtype), rows, targets_csr
+        )
+        loss = float(loss)
+        t_steps += time.perf_counter() - t0 if i > 1 else 0.0  # step 1 includes compilation
+        n_steps, last = n_steps + (i > 1), i
+        if not np.isfinite(loss):
+            raise InfrecError(f"Distill-CF loss became {loss} at step {i}; lower sampler.lr")
+        if i % settings.log_every == 0:
+            log.info(
+                "Distill-CF step %d/%d: loss %.4f (%.2f s/step)",
+                i,
+                settings.steps,
+                loss,
+                t_steps / max(n_steps, 1),
+            )
+        if i in checks:
+            support = np.asarray(sample(logits, key))
+            val, lam = validate(support)
+            history.append({"step": i, "val_hr": val, "lambda": lam, "loss": loss})
+            log.info(
+                "Distill-CF step %d: val %s %.4f (λ=%g), best %.4f at step %d",
+                i,
+                metric,
+                val,
+                lam,
+                stopping.best_score,
+                stopping.best_at or 0,
+            )
+            if not stopping.update(val, i, support) and stopping.should_stop(i):
+                log.info(
+                    "Distill-CF: no improvement for %d steps; stopping", i - (stopping.best_at or 0)
+                )
+                break
+    meta = {
+        "best_step": stopping.best_at or 0,
+        "best_val_hr": stopping.best_score,
+        "steps_run": last,
+        "seconds_per_step": t_steps / max(n_steps, 1),
+        "seconds": time.perf_counter() - start,
+        "history": history,
+        "init_users": init_rows.tolist(),
+    }
+    return (initial if stopping.best is None else stopping.best), meta

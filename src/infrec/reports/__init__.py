@@ -1,0 +1,53 @@
+"""Study reports: a folder of runs → tables, figures and a tracker record, one module per kind.
+
+- ``fraction_curve`` (:mod:`.fraction_curve`): quality and speed-up against the data kept;
+- ``paper_table`` (:mod:`.paper_table`): every model beside the paper's main table;
+- ``depth`` (:mod:`.depth`): ∞-AE against the depth of its network.
+
+Each kind's ``render(runs, out, tracker)`` writes its files; :func:`make_report` reads the runs,
+opens the tracker (a W&B run of job type ``report`` in the sweep's group) and dispatches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from infrec.errors import InfrecError
+from infrec.reports import depth, fraction_curve, paper_table
+from infrec.reports.common import collect_runs
+from infrec.track import Tracker, build_tracker
+
+KINDS: dict[str, Callable[[list[dict[str, Any]], Path, Tracker], None]] = {
+    "fraction_curve": fraction_curve.render,
+    "paper_table": paper_table.render,
+    "depth": depth.render,
+}
+
+
+def make_report(
+    root: str | Path,
+    out_dir: str | Path | None = None,
+    kind: str = "fraction_curve",
+    logger: Mapping[str, Any] | None = None,
+) -> Path:
+    """Aggregate the runs under ``root`` into ``out_dir`` (default ``root/report``).
+
+    ``logger`` is a logger config (``conf/logger/``: ``name``, ``project``, ``group``, ``mode``, …);
+    the report's run is named ``report-<group>``.
+    """
+    if kind not in KINDS:
+        raise InfrecError(f"report kind {kind!r}: choose one of {sorted(KINDS)}")
+    out = Path(out_dir) if out_dir else Path(root) / "report"
+    runs = collect_runs(root)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = dict(logger or {"name": "none"})
+    group = cfg.get("group")
+    cfg.update(job_type="report", run_name=f"report-{group}" if group else "report")
+    tracker = build_tracker(cfg, out, {"kind": kind, "runs": str(root)})
+    try:
+        KINDS[kind](runs, out, tracker)
+    finally:
+        tracker.finish()
+    return out

@@ -1,0 +1,98 @@
+"""What every study report shares: reading a folder of runs, CSV files and figures.
+
+A *run* is a folder holding ``metrics.json`` and ``config.json`` (written by
+:func:`infrec.track.write_run`); :func:`collect_runs` reads every one under a folder (a Hydra
+sweep, a DVC study) into rows labelled by dataset, model, sampler, budget and seed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from infrec.errors import InfrecError
+from infrec.paths import atomic_path
+from infrec.samplers.support_file import load_support
+
+
+def collect_runs(root: str | Path) -> list[dict[str, Any]]:
+    """One row per run dir under ``root`` (any depth) holding metrics.json and config.json."""
+    rows = []
+    for metrics_file in sorted(Path(root).rglob("metrics.json")):
+        config_file = metrics_file.with_name("config.json")
+        if not config_file.is_file():
+            continue
+        metrics = json.loads(metrics_file.read_text())
+        config = json.loads(config_file.read_text())
+        if not any(k.startswith("test/") for k in metrics):
+            continue
+        sampler = dict(config.get("sampler", {}))
+        if sampler.get("name") == "from_file":  # label a saved support by what made it
+            sampler = {**sampler, **support_origin(Path(sampler["path"]))}
+        rows.append(
+            {
+                "dataset": config["dataset"]["name"],
+                "model": config["model"]["name"],
+                "sampler": sampler.get("name", "full"),
+                # a budget left unset (full, an unlabelled support) is the share of users kept
+                "budget": sampler.get("budget") or metrics.get("support/user_share", 1.0),
+                "seed": config.get("seed"),
+                "metrics": metrics,
+                "config": config,
+            }
+        )
+    if not rows:
+        raise InfrecError(f"{root}: no runs (metrics.json + config.json) found")
+    return rows
+
+
+def support_origin(path: Path) -> dict[str, Any]:
+    """The sampler name and budget recorded in a support file's metadata, when present."""
+    if not path.is_file():
+        return {}
+    origin = load_support(path)[1].get("config", {})
+    return {k: origin[k] for k in ("name", "budget") if k in origin}
+
+
+def mean_of(members: Sequence[dict[str, float]], key: str) -> float:
+    """The mean of ``key`` over metric dicts (NaN where a dict lacks it)."""
+    return float(np.mean([m.get(key, np.nan) for m in members]))
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
+    """``rows`` as CSV with ``columns`` (floats to 6 significant digits), written atomically."""
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(
+                {k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()}
+            )
+
+
+def write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_png(fig, path: Path) -> None:
+    """Lay out, write atomically and close a figure."""
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    pyplot().close(fig)
