@@ -1,9 +1,7 @@
 """Dense linear algebra for the closed-form models: Gram products and regularised Cholesky solves.
 
-On the CPU these go to NumPy/SciPy (OpenBLAS): on the 2-core reference machine, for ML-1M's
-6,040 users, the Gram product and the Cholesky factorisation below are 2.4× faster than XLA:CPU's
-and the solve 1.3× (``benchmarks/bench_linalg.py``).
-On an accelerator they stay in JAX. Either way the caller gets arrays it can hand to the jitted
+On the CPU these go to NumPy/SciPy (OpenBLAS), which beat XLA:CPU's versions at these shapes
+(``benchmarks/bench_linalg.py`` times both; figures in ``docs/performance.md``). On an accelerator they stay in JAX. Either way the caller gets arrays it can hand to the jitted
 elementwise kernel maths, and ``np.asarray`` turns any result into host memory.
 """
 
@@ -74,9 +72,8 @@ def _try_cholesky(a: Array, shift: float) -> Array | None:
     """Lower Cholesky factor of ``a + shift·I``, or None when it does not exist numerically."""
     if on_host():
         # LAPACK works in Fortran order; a symmetric matrix is its own transpose, so the C-ordered
-        # ``a`` read as ``a.T`` *is* the Fortran layout: a straight copy (a C→F copy of a
-        # 6,000² kernel costs 0.35 s, this one 0.05 s). Factorise in place; the upper triangle is
-        # left as is and never read.
+        # ``a`` read as ``a.T`` *is* the Fortran layout: a straight copy instead of a transposing
+        # one. Factorise in place; the upper triangle is left as is and never read.
         shifted = np.array(np.asarray(a).T, order="F", copy=True)
         shifted[np.diag_indices_from(shifted)] += shift
         potrf = sla.get_lapack_funcs("potrf", (shifted,))
@@ -119,8 +116,7 @@ def cho_solve(chol: Array, b: Array) -> Array:
     On the host a C-ordered ``b`` is solved as its transpose from the right,
     ``bᵀ L⁻ᵀ L⁻¹``, with two in-place BLAS ``trsm`` calls on one copy: ``bᵀ`` is already in
     Fortran order, so nothing is transposed in memory, and the result's transpose is the C-ordered
-    answer. For the 6,040 × 3,706 ML-1M solve this takes 1.26 s against ``scipy``'s
-    ``cho_solve`` 1.55 s (``benchmarks/bench_linalg.py``).
+    answer (``benchmarks/bench_linalg.py`` compares it with ``scipy``'s ``cho_solve``).
     """
     if not on_host():
         return jsl.cho_solve((chol, True), jnp.asarray(b))

@@ -1,7 +1,8 @@
 """Sparse × dense products that differentiate fast on CPU.
 
 XLA:CPU turns the gradient of a sparse product (or of a gather) into a serial scatter-add; here the
-backward pass is another CSR product with the stored transpose, ~10× faster on ML-1M-sized data.
+backward pass is another CSR product with the stored transpose (measured in
+``benchmarks/bench_spmm.py``; figures in ``docs/performance.md``).
 Used by LightGCN's propagation and by Distill-CF's target Gram matrix; :func:`csr_matmul` is the
 plain forward product (∞-AE's context Gram update).
 """
@@ -40,7 +41,7 @@ def csr_pair(m: sp.spmatrix, dtype=np.float32) -> tuple[CSR, CSR]:
 @jax.custom_vjp
 def spmm(a: CSR, a_t: CSR, x: jax.Array) -> jax.Array:
     """``A @ x`` for a CSR ``A`` whose transpose ``a_t`` is given: the backward pass is another
-    CSR product (``Aᵀ g``) instead of the scatter-add XLA would emit (≈ 10× faster on CPU)."""
+    CSR product (``Aᵀ g``) instead of the scatter-add XLA would emit."""
     return jsp.BCSR(a, shape=(a[2].shape[0] - 1, x.shape[0])) @ x
 
 

@@ -27,7 +27,7 @@ def csr_from_pairs(users: np.ndarray, items: np.ndarray, shape: tuple[int, int])
 def row_index(rows: np.ndarray | slice) -> np.ndarray | slice:
     """``rows`` as a slice when they are consecutive ascending indices, else unchanged.
 
-    Slicing a dense matrix is a view; fancy indexing copies (30 MB per 2,048 ML-1M users).
+    Slicing a dense matrix is a view; fancy indexing copies the rows.
     """
     if isinstance(rows, slice):
         return rows

@@ -14,10 +14,10 @@ scoring other contexts uses the minimum ridge that factorises
 Test contexts (train + validation rows) are scored through the support's Gram matrix plus a
 sparse update (:class:`InfiniteAEFitted`), not a second dense Gram product.
 
-Cost on the 6,040 × 3,706 ML-1M split (``benchmarks/bench_infinite_ae.py``): the Gram product and
-kernel ≈ 1 s; each λ > 0 one Cholesky (≈ 0.45 s) and two triangular solves against ``X``
-(``2U²I`` flops, ≈ 1.3 s at this machine's ~240 GFLOP/s) — the floor of an exact λ grid, since
-every λ needs its own dense ``U × I`` ranking matrix.
+Cost for U support users and I items: the Gram product (``U²I`` flops) and kernel once; per λ > 0
+one Cholesky (``U³/3``) and two triangular solves against ``X`` (``2U²I``) — the floor of an exact
+λ grid, since every λ needs its own dense ``U × I`` ranking matrix (measured in
+``benchmarks/bench_infinite_ae.py``; figures in ``docs/performance.md``).
 
 Memory: the support (U × I), the kernel, the Gram matrix (kept for sparse supports only) and one
 Cholesky factor (U × U each), α (U × I), plus one block of ``block_users × U`` kernel values
@@ -60,8 +60,7 @@ class InfiniteAEFitted(Fitted):
     ``gram`` (the support's ``X Xᵀ``, kept for sparse supports) lets a context with the support's
     shape — each user's train rows plus validation items at test time — be scored from
     ``C Xᵀ = X Xᵀ + (C − X) Xᵀ``: a sparse product over the few changed entries instead of a dense
-    ``U × I × U`` Gram product (0.3 s instead of 1.0 s for ML-1M's 6,040 test contexts,
-    ``benchmarks/bench_linalg.py``). It is used while the change holds at most a quarter of the
+    ``U × I × U`` Gram product (``benchmarks/bench_linalg.py`` times both). It is used while the change holds at most a quarter of the
     context's entries (its cost grows with them; the dense product's does not).
     """
 
