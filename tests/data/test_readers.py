@@ -60,22 +60,22 @@ def test_delimited_amazon_style_string_ids(tmp_path):
     assert inter.items.tolist() == ["B00X", "B00Y"]
 
 
-def test_non_numeric_id_names_file_and_line(tmp_path):
-    p = write(tmp_path, "r.csv", "user,item,rating\n1,2,5\n3,abc,4\n")
-    with pytest.raises(InfrecError, match=r"r.csv:3: non-numeric item id 'abc'.*string_ids"):
-        read_delimited(p, header=True)
-
-
-def test_non_numeric_rating(tmp_path):
-    p = write(tmp_path, "r.csv", "1,2,5\n3,4,good\n")
-    with pytest.raises(InfrecError, match=r"r.csv:2: non-numeric rating 'good'"):
-        read_delimited(p)
-
-
-def test_too_few_fields(tmp_path):
-    p = write(tmp_path, "r.csv", "1,2,5\n3\n")
-    with pytest.raises(InfrecError, match=r"r.csv:2: expected at least 3 fields"):
-        read_delimited(p)
+@pytest.mark.parametrize(
+    ("text", "header", "message"),
+    [
+        (
+            "user,item,rating\n1,2,5\n3,abc,4\n",
+            True,
+            r"r.csv:3: non-numeric item id 'abc'.*string_ids",
+        ),
+        ("1,2,5\n3,4,good\n", False, r"r.csv:2: non-numeric rating 'good'"),
+        ("1,2,5\n3\n", False, r"r.csv:2: expected at least 3 fields"),
+    ],
+)
+def test_bad_rows_name_file_and_line(text, header, message, tmp_path):
+    p = write(tmp_path, "r.csv", text)
+    with pytest.raises(InfrecError, match=message):
+        read_delimited(p, header=header)
 
 
 def test_missing_column_key(tmp_path):
