@@ -128,3 +128,60 @@ def sweep(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done
+
+
+def wandb_records(path: Path) -> list:
+    """The protobuf records of an offline W&B run file (``run-*.wandb``), read without a server.
+
+    The file is W&B's LevelDB-style log: a 7-byte header (``:W&B``, magic, version), then records
+    of (crc32, length, type) + payload in 32 KiB blocks, long payloads split FIRST/MIDDLE/LAST.
+    """
+    import struct
+
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    data = Path(path).read_bytes()
+    assert data[:4] == b":W&B", f"{path}: not a W&B run file"
+    block, pos, payload, records = 32768, 7, b"", []
+    while pos + 7 <= len(data):
+        left = block - pos % block
+        if left < 7:  # a block's tail too short for a header is padding
+            pos += left
+            continue
+        _, length, kind = struct.unpack("<IHB", data[pos : pos + 7])
+        if length == 0 and kind == 0:
+            pos += left
+            continue
+        payload += data[pos + 7 : pos + 7 + length]
+        pos += 7 + length
+        if kind in (1, 4):  # FULL or LAST: a whole record
+            record = pb.Record()
+            record.ParseFromString(payload)
+            records.append(record)
+            payload = b""
+    return records
+
+
+def wandb_run(run_dir: Path) -> dict[str, Any]:
+    """What a reviewer would see of the one offline W&B run under ``run_dir``: its final summary,
+    history rows, group, name, tags and the metrics it defined with their step axes."""
+    import json as _json
+
+    (run_file,) = Path(run_dir).glob("wandb/offline-run-*/run-*.wandb")
+    out: dict[str, Any] = {"summary": {}, "history": [], "steps": {}}
+    for record in wandb_records(run_file):
+        kind = record.WhichOneof("record_type")
+        if kind == "run":
+            out.update(group=record.run.run_group, name=record.run.display_name)
+            out["tags"] = list(record.run.tags)
+        elif kind == "summary":
+            for item in record.summary.update:
+                key = item.key or "/".join(item.nested_key)
+                out["summary"][key] = _json.loads(item.value_json)
+        elif kind == "history":
+            out["history"].append(
+                {(i.key or "/".join(i.nested_key)): _json.loads(i.value_json) for i in record.history.item}
+            )
+        elif kind == "metric" and record.metric.step_metric:
+            out["steps"][record.metric.glob_name or record.metric.name] = record.metric.step_metric
+    return out
