@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from infrec.config import register_resolvers
+from infrec.config import register
 from infrec.data.matrix import Split
 from infrec.models import build_model
 from infrec.paths import config_dir, project_root
@@ -38,7 +38,7 @@ def need(path: Path) -> Path:
 
 def compose_cfg(overrides: list[str], tmp_path: Path):
     """The app's config as Hydra composes it, with data/cache under ``tmp_path``."""
-    register_resolvers()
+    register()
     with initialize_config_dir(str(config_dir()), version_base="1.3"):
         return compose(
             "config",
@@ -62,9 +62,10 @@ def conf_model(name: str, dtype: str = "float32", seed: int = 0, **overrides: An
     return build_model(group_cfg("model", name, **overrides), seed=seed, dtype=dtype)
 
 
-def conf_sampler(name: str, seed: int = 0, **overrides: Any):
+def conf_sampler(name: str, seed: int = 0, support_dir: str | None = None, **overrides: Any):
     """A sampler built from its YAML defaults, as ``infrec-train sampler=<name>`` builds it."""
-    return build_sampler(group_cfg("sampler", name, **overrides), seed=seed)
+    cfg = group_cfg("sampler", name, **overrides)
+    return build_sampler(cfg, seed=seed, support_dir=support_dir)
 
 
 def make_split(n_users: int = 40, n_items: int = 30, seed: int = 0) -> Split:
@@ -180,8 +181,61 @@ def wandb_run(run_dir: Path) -> dict[str, Any]:
                 out["summary"][key] = _json.loads(item.value_json)
         elif kind == "history":
             out["history"].append(
-                {(i.key or "/".join(i.nested_key)): _json.loads(i.value_json) for i in record.history.item}
+                {
+                    (i.key or "/".join(i.nested_key)): _json.loads(i.value_json)
+                    for i in record.history.item
+                }
             )
         elif kind == "metric" and record.metric.step_metric:
             out["steps"][record.metric.glob_name or record.metric.name] = record.metric.step_metric
     return out
+
+
+SRC = project_root() / "src"
+
+
+def module_file(module: str) -> Path | None:
+    """The source file of an infrec module or package (None for names that are neither)."""
+    path = SRC / module.replace(".", "/")
+    for candidate in (path / "__init__.py", path.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def infrec_imports(path: Path) -> set[str]:
+    """Every infrec module a source file imports, anywhere in it (function-level imports too)."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(Path(path).read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.split(".")[0] == "infrec"}
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and (node.module or "").split(".")[0] == "infrec"
+        ):
+            found.add(node.module)
+            found |= {
+                f"{node.module}.{a.name}"
+                for a in node.names
+                if module_file(f"{node.module}.{a.name}")
+            }
+    return found
+
+
+def code_closure(*roots: str) -> set[str]:
+    """Every infrec source file (relative to the project root) the ``roots`` import,
+    transitively, the ``__init__`` of each package on the way included."""
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        module = todo.pop()
+        if module in seen or module_file(module) is None:
+            continue
+        seen.add(module)
+        parts = module.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]
+        todo += infrec_imports(module_file(module))
+    return {str(module_file(m).relative_to(project_root())) for m in seen}

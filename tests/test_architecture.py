@@ -15,6 +15,7 @@ from omegaconf import OmegaConf
 import infrec
 from infrec.paths import config_dir
 from infrec.registry import RESERVED, constructor_params
+from tests.helpers import infrec_imports
 
 SRC = Path(infrec.__file__).parent
 
@@ -26,6 +27,7 @@ LAYERS = (
         "infrec.numerics",
         "infrec.registry",
         "infrec.config",
+        "infrec.progress",
     ),
     ("infrec.data",),
     ("infrec.kernels", "infrec.linalg", "infrec.sparse"),
@@ -40,7 +42,7 @@ LAYERS = (
 )
 """Bottom to top, as the package docstring states; a module imports only from its layer or below."""
 
-RUNTIME = {"seed", "dtype"}
+RUNTIME = {"seed", "dtype", "support_dir"}
 """Run-wide values the registry passes to constructors that take them (not YAML keys)."""
 
 
@@ -60,33 +62,13 @@ def layer(module: str) -> int:
     return max(matches)[1]
 
 
-def infrec_imports(tree: ast.Module, module: str) -> set[str]:
-    """Every infrec module imported anywhere in the file (function-level imports included)."""
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names if a.name.split(".")[0] == "infrec"}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            base = node.module if node.level == 0 else None
-            if base and base.split(".")[0] == "infrec":
-                found.add(base)
-                folder = SRC.parent / base.replace(".", "/")
-                found |= {
-                    f"{base}.{a.name}"
-                    for a in node.names
-                    if (folder / f"{a.name}.py").is_file() or (folder / a.name).is_dir()
-                }
-    return found - {module}
-
-
 MODULES = sorted(SRC.rglob("*.py"))
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: module_name(p))
 def test_imports_go_one_way(path):
     module = module_name(path)
-    tree = ast.parse(path.read_text())
-    for target in infrec_imports(tree, module):
+    for target in infrec_imports(path) - {module}:
         assert layer(target) <= layer(module), f"{module} (layer {layer(module)}) imports {target}"
         if target.startswith("infrec.apps"):
             pytest.fail(f"{module} imports the entry point {target}")

@@ -1,17 +1,144 @@
-"""Config plumbing shared by the entry points: the ``${infrec.root:}`` resolver.
+"""Config plumbing shared by the entry points: resolvers, sweep groups and run names.
 
-Registering it is an explicit call (:func:`register_resolvers`), made by each entry point before
-Hydra composes a config and by tests that compose one; importing this module changes nothing.
+Registering the resolvers is an explicit call (:func:`register_resolvers`), made by each entry
+point before Hydra composes a config and by tests that compose one; importing this module changes
+nothing.
+
+- ``${infrec.root:}``: the project root, so paths hold wherever a command is started;
+- ``${infrec.sweep_group:}``: in a multirun, the sweep's name (:func:`sweep_group` of its dir),
+  so every job of a sweep — plain ``-m``, ``search=``, ``experiment=`` — and its report land in
+  one W&B group; ``null`` in a single run.
 """
 
 from __future__ import annotations
 
-from omegaconf import OmegaConf
+import functools
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+from omegaconf import MISSING, OmegaConf
+
+from infrec.errors import InfrecError
 from infrec.paths import project_root
 
 
+def sweep_group(sweep_dir: str | Path) -> str:
+    """A sweep's name from its dir: its last three path parts joined by ``-`` (e.g.
+    ``fraction_curve-ml-100k-2026-12-01_10-00-00`` for ``outputs/studies/fraction_curve/…``)."""
+    return "-".join(Path(sweep_dir).parts[-3:])
+
+
+def _current_sweep_group() -> str | None:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized():
+        return None
+    hydra = HydraConfig.get()
+    return sweep_group(hydra.sweep.dir) if hydra.mode == RunMode.MULTIRUN else None
+
+
 def register_resolvers() -> None:
-    """``${infrec.root:}``: the project root, so paths hold wherever a command is started."""
+    """Register ``${infrec.root:}`` and ``${infrec.sweep_group:}`` (once)."""
     if not OmegaConf.has_resolver("infrec.root"):
         OmegaConf.register_new_resolver("infrec.root", lambda: str(project_root()))
+    if not OmegaConf.has_resolver("infrec.sweep_group"):
+        OmegaConf.register_new_resolver("infrec.sweep_group", _current_sweep_group)
+
+
+def run_name(cfg: Any) -> str:
+    """``<dataset>-<model>-<sampler>[-<budget>]``: what a run is, at a glance on a dashboard."""
+    parts = [cfg.dataset.name, cfg.model.name, cfg.sampler.name]
+    budget = cfg.sampler.get("budget")
+    if budget is not None and cfg.sampler.name != "full":
+        parts.append(f"{budget:g}" if isinstance(budget, float) else str(budget))
+    return "-".join(str(p) for p in parts)
+
+
+def run_tags(cfg: Any) -> list[str]:
+    """Tags to filter a dashboard by: dataset, model, sampler, the study if any, and the user's."""
+    tags = [f"dataset:{cfg.dataset.name}", f"model:{cfg.model.name}", f"sampler:{cfg.sampler.name}"]
+    study = cfg.get("study")
+    if study is not None and study.get("name"):
+        tags.append(f"study:{study.name}")
+    return tags + [str(t) for t in (cfg.logger.get("tags") or [])]
+
+
+@dataclass
+class EvalSchema:
+    ks: list[int] = MISSING
+    n_negatives: int = MISSING
+    block_users: int = MISSING
+
+
+@dataclass
+class SelectionSchema:
+    metric: str = MISSING
+
+
+@dataclass
+class RunSchema:
+    """The types of ``conf/config.yaml``'s own keys, checked by Hydra as it composes a config
+    (``seed=abc`` fails there, naming the key); values and defaults stay in the YAML. The groups'
+    own keys (``model.*``, ``sampler.*``) are checked against their constructors by
+    :func:`infrec.registry.build` before any data is read."""
+
+    seed: int = MISSING
+    dtype: str = MISSING
+    eval: EvalSchema = field(default_factory=EvalSchema)
+    selection: SelectionSchema = field(default_factory=SelectionSchema)
+    dataset: Any = MISSING
+    sampler: Any = MISSING
+    model: Any = MISSING
+    logger: Any = MISSING
+    paths: Any = MISSING
+    study: Any = None
+
+
+def register_schema() -> None:
+    """Store :class:`RunSchema` as ``infrec_schema``, the first entry of config.yaml's defaults."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name="infrec_schema", node=RunSchema)
+
+
+def register() -> None:
+    """Everything Hydra needs from infrec before composing a config: resolvers and the schema."""
+    register_resolvers()
+    register_schema()
+
+
+def one_line_errors(task: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Wrap a Hydra task so bad input ends it with one ``error: …`` line, not a traceback."""
+
+    @functools.wraps(task)
+    def wrapped(cfg: Any) -> Any:
+        try:
+            return task(cfg)
+        except InfrecError as e:
+            logging.getLogger("infrec").error("%s", e)
+            raise SystemExit(f"error: {e}") from None
+
+    return wrapped
+
+
+@contextmanager
+def exit_cleanly() -> Iterator[None]:
+    """Ctrl-C ends an entry point with one line and exit status 130, not a traceback."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+
+
+def run_app(hydra_main: Callable[[], Any]) -> None:
+    """Start a Hydra entry point: register infrec's resolvers and schema, exit cleanly on Ctrl-C."""
+    register()
+    with exit_cleanly():
+        hydra_main()

@@ -11,8 +11,9 @@ validation time, train + validation at test time) are masked, all other items ar
 - ``auc``      = one pooled Mann–Whitney AUC over every user's (target, negative) score pairs, where
   each user's 50 negatives are distinct random items the user never interacted with.
 
-Users without targets are left out of the averages and counted in ``n_users_skipped``. Memory is
-bounded by ``block_users × n_items``.
+Users without targets are left out of the averages and counted in ``n_users_skipped``; a metric
+that is undefined (no user with targets; AUC without a positive and a negative) is absent, never
+NaN. Memory is bounded by ``block_users × n_items``.
 """
 
 from __future__ import annotations
@@ -59,16 +60,35 @@ def psp_weights(item_counts: np.ndarray, a: float = PSP_A, b: float = PSP_B) -> 
 
 
 def check_ks(ks: Sequence[int], n_items: int) -> list[int]:
-    """Cut-offs as sorted ints; each must be in [1, n_items]."""
+    """Cut-offs as sorted ints in [1, n_items]; larger ones are dropped with a warning (a small
+    catalogue runs with the default ``eval.ks``), and none left is an error."""
     values = sorted({int(k) for k in ks})
     if not values:
         raise InfrecError("eval.ks is empty; give cut-offs such as [10, 100]")
-    if values[0] < 1 or values[-1] > n_items:
+    if values[0] < 1:
+        raise InfrecError(f"eval.ks={values}: every k must be ≥ 1")
+    kept = [k for k in values if k <= n_items]
+    if not kept:
         raise InfrecError(
-            f"eval.ks={values}: every k must be between 1 and the item count ({n_items}); "
-            "lower the largest k"
+            f"eval.ks={values}: every k is above the item count ({n_items}); give smaller cut-offs"
         )
-    return values
+    if len(kept) < len(values):
+        log.warning(
+            "eval.ks: dropping %s, above the item count (%d)",
+            [k for k in values if k > n_items],
+            n_items,
+        )
+    return kept
+
+
+def clamp_metric_k(name: str, ks: Sequence[int]) -> str:
+    """``name`` (``hr@100``) with its k lowered to the largest of ``ks`` when it was dropped."""
+    base, _, k = name.partition("@")
+    if not k or int(k) in ks:
+        return name
+    clamped = f"{base}@{max(ks)}"
+    log.warning("selection: %s needs k=%s, above the item count; choosing on %s", name, k, clamped)
+    return clamped
 
 
 def _block_rows(m: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -227,11 +247,13 @@ def evaluate(score_fn: Callable[[np.ndarray], np.ndarray], task: EvalTask) -> di
             "evaluated %d/%d users", min(start + task.block_users, len(task.users)), len(task.users)
         )
     n_eval = len(task.users)
-    metrics = {key: (value / n_eval if n_eval else float("nan")) for key, value in sums.items()}
-    metrics["auc"] = pooled_auc(
+    metrics = {key: value / n_eval for key, value in sums.items()} if n_eval else {}
+    auc = pooled_auc(
         np.concatenate(pos_scores) if pos_scores else np.zeros(0),
         np.concatenate(neg_scores) if neg_scores else np.zeros(0),
     )
+    if np.isfinite(auc):  # undefined without a positive and a negative: left out, not NaN
+        metrics["auc"] = auc
     metrics["n_users"] = float(n_eval)
     metrics["n_users_skipped"] = float(n_users - n_eval)
     return metrics

@@ -1,7 +1,8 @@
 """Dense linear algebra for the closed-form models: Gram products and regularised Cholesky solves.
 
 On the CPU these go to NumPy/SciPy (OpenBLAS), which beat XLA:CPU's versions at these shapes
-(``benchmarks/bench_linalg.py`` times both; figures in ``docs/performance.md``). On an accelerator they stay in JAX. Either way the caller gets arrays it can hand to the jitted
+(``benchmarks/bench_linalg.py`` times both; figures in ``docs/performance.md``). On an accelerator
+they stay in JAX. Either way the caller gets arrays it can hand to the jitted
 elementwise kernel maths, and ``np.asarray`` turns any result into host memory.
 """
 

@@ -7,6 +7,7 @@ Test data is never looked at here: the caller evaluates the winner on test once.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -58,8 +59,10 @@ def select(
 ) -> Selection:
     """The candidate with the highest ``validate(fitted)[metric]``.
 
-    Ties go to the earlier candidate, or with ``prefer`` to the larger ``prefer(hp)`` (Distill-CF
-    prefers the larger λ among equally validating ones, as the published code does).
+    A grid with nothing to validate on (the metric is undefined for every candidate) is an error
+    unless it has one setting. Ties go to the earlier candidate, or with ``prefer`` to the larger
+    ``prefer(hp)`` (Distill-CF prefers the larger λ among equally validating ones, as the
+    published code does).
     ``on_candidate(index, hp, metrics, seconds)`` is told about each one as it is validated
     (logging, tracking). Fit seconds are the time spent producing candidates.
     """
@@ -76,11 +79,17 @@ def select(
         grid.append({"hp": hp, "val": val, "fit_seconds": fitted.fit_seconds})
         if on_candidate is not None:
             on_candidate(len(grid) - 1, hp, val, time.perf_counter() - t_fit)
-        rank = (val[metric], prefer(hp) if prefer else 0.0)
+        rank = (val.get(metric, -math.inf), prefer(hp) if prefer else 0.0)
         if best_rank is None or rank > best_rank:
             best, best_rank = Selection(hp, fitted, val), rank
         t_fit = time.perf_counter()
     if best is None:
         raise InfrecError("the model yielded no settings to choose from (an empty grid?)")
+    if metric not in best.val and len(grid) > 1:
+        raise InfrecError(
+            f"validation has no users with held-out items, so nothing tells the {len(grid)} "
+            f"settings apart by {metric}; give one setting (e.g. model.lambdas=[5]) or a split "
+            "with validation items"
+        )
     best.grid, best.fit_seconds, best.validate_seconds = grid, fit_s, validate_s
     return best

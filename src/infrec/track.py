@@ -24,11 +24,12 @@ WANDB_MODES = ("offline", "online", "disabled")
 class Tracker:
     """No-op tracker (``logger=none``); :class:`WandbTracker` sends the same calls to W&B."""
 
-    def log(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
-        """Record metrics at a step (curves)."""
+    def record(self, axis: str, step: int, values: Mapping[str, float]) -> None:
+        """History on a named step axis: ``values`` at ``axis = step`` (e.g. ``grid`` index,
+        ``epoch``, ``distill_step``), logged as ``<axis>/<key>`` so it never touches the summary."""
 
     def summary(self, metrics: Mapping[str, float]) -> None:
-        """Record a run's final numbers."""
+        """Record a run's final numbers (exactly its ``metrics.json``)."""
 
     def table(self, key: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
         """Record a table, one row per mapping, in ``columns`` order."""
@@ -55,27 +56,39 @@ class WandbTracker(Tracker):
     """A W&B run: ``project``, ``entity``, ``group``, ``run_name``, ``tags``, ``job_type`` and
     ``mode`` come from the logger config (``conf/logger/wandb.yaml``)."""
 
-    def __init__(self, cfg: Mapping[str, Any], run_dir: Path, config: dict):
+    def __init__(
+        self,
+        cfg: Mapping[str, Any],
+        run_dir: Path,
+        config: dict,
+        name: str | None = None,
+        tags: list[str] | None = None,
+    ):
         import wandb
 
         mode = str(cfg.get("mode", "offline"))
         if mode not in WANDB_MODES:
             raise InfrecError(f"logger.mode={mode!r}: choose one of {', '.join(WANDB_MODES)}")
         self._wandb = wandb
+        self._axes: set[str] = set()
         self.run = wandb.init(
             project=cfg.get("project"),
             entity=cfg.get("entity"),
             group=cfg.get("group"),
-            name=cfg.get("run_name"),
-            tags=list(cfg.get("tags") or []),
+            name=cfg.get("run_name") or name,
+            tags=list(tags if tags is not None else cfg.get("tags") or []),
             job_type=cfg.get("job_type"),
             mode=mode,
             dir=str(run_dir),
             config=config,
         )
 
-    def log(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
-        self.run.log(dict(metrics), step=step)
+    def record(self, axis: str, step: int, values: Mapping[str, float]) -> None:
+        if axis not in self._axes:  # plots of <axis>/* use <axis> as their x axis
+            self.run.define_metric(axis)
+            self.run.define_metric(f"{axis}/*", step_metric=axis)
+            self._axes.add(axis)
+        self.run.log({axis: step, **{f"{axis}/{k}": v for k, v in values.items()}})
 
     def summary(self, metrics: Mapping[str, float]) -> None:
         for key, value in metrics.items():
@@ -83,7 +96,7 @@ class WandbTracker(Tracker):
 
     def table(self, key: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
         data = [[row.get(c) for c in columns] for row in rows]
-        self.run.log({key: self._wandb.Table(columns=list(columns), data=data)})
+        self.run.log({key: self._wandb.Table(columns=list(columns), data=data)}, commit=False)
 
     def lines(self, key, xs, ys, names, title, xname) -> None:
         plot = self._wandb.plot.line_series(
@@ -93,24 +106,31 @@ class WandbTracker(Tracker):
             title=title,
             xname=xname,
         )
-        self.run.log({key: plot})
+        self.run.log({key: plot}, commit=False)
 
     def image(self, key: str, path: Path) -> None:
-        self.run.log({key: self._wandb.Image(str(path))})
+        self.run.log({key: self._wandb.Image(str(path))}, commit=False)
 
     def finish(self) -> None:
         self._wandb.finish()
 
 
-def build_tracker(cfg: Mapping[str, Any], run_dir: Path, config: dict) -> Tracker:
-    """The tracker ``cfg.name`` names (``none`` or ``wandb``), writing under ``run_dir``."""
-    name = str(cfg.get("name", "none"))
-    if name == "none":
+def build_tracker(
+    cfg: Mapping[str, Any],
+    run_dir: Path,
+    config: dict,
+    name: str | None = None,
+    tags: list[str] | None = None,
+) -> Tracker:
+    """The tracker ``cfg.name`` names (``none`` or ``wandb``), writing under ``run_dir``; ``name``
+    and ``tags`` apply unless the logger config sets ``run_name`` / is given ``tags``."""
+    kind = str(cfg.get("name", "none"))
+    if kind == "none":
         return Tracker()
-    if name == "wandb":
+    if kind == "wandb":
         Path(run_dir).mkdir(parents=True, exist_ok=True)
-        return WandbTracker(cfg, Path(run_dir), config)
-    raise InfrecError(f"logger.name={name!r}: choose none or wandb")
+        return WandbTracker(cfg, Path(run_dir), config, name=name, tags=tags)
+    raise InfrecError(f"logger.name={kind!r}: choose none or wandb")
 
 
 def write_run(run_dir: Path, metrics: dict[str, float], config: dict, extra: dict) -> None:
@@ -122,15 +142,15 @@ def write_run(run_dir: Path, metrics: dict[str, float], config: dict, extra: dic
 
 
 def format_metrics(metrics: dict[str, float], ks: list[int]) -> str:
-    """Console table of one run: metrics ×100 for val and test, then hyper-parameters, seconds."""
+    """Console table of one run: metrics ×100 for val and test, then hyper-parameters and seconds,
+    every value right-aligned in the test column."""
     names = [f"{m}@{k}" for m in RANKING_METRICS for k in ks] + ["auc"]
-    width = max(len(n) for n in names) + 2
+    extra = sorted(k for k in metrics if k.startswith(("hp/", "time/")))
+    width = max(len(n) for n in [*names, *extra]) + 2
     lines = [f"{'metric':<{width}}{'val':>9}{'test':>9}"]
     for n in names:
         row = [metrics.get(f"{part}/{n}") for part in ("val", "test")]
         cells = "".join(f"{100 * v:9.2f}" if v is not None else f"{'-':>9}" for v in row)
         lines.append(f"{n:<{width}}{cells}")
-    for key in sorted(metrics):
-        if key.startswith(("hp/", "time/")):
-            lines.append(f"{key:<{width}}{metrics[key]:>18.4g}")
+    lines += [f"{key:<{width}}{metrics[key]:>18.4g}" for key in extra]
     return "\n".join(lines)

@@ -10,6 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 from infrec.errors import InfrecError
+from infrec.models.base import Monitor
 from infrec.models.lightgcn import LightGCNNet, normalised_graph
 from infrec.models.mf import FactorFitted, MFNet, bpr_triples_loss
 from infrec.models.mvae import MultVAENet, mvae_loss
@@ -190,6 +191,7 @@ def test_early_stopping_keeps_the_best_validation():
         def __init__(self, epoch):
             self.epoch = epoch
 
+    history = []
     epochs_seen = iter(range(1, 100))
     best, facts = run_training(
         "toy",
@@ -200,10 +202,14 @@ def test_early_stopping_keeps_the_best_validation():
         lambda epoch: {"x": np.ones((1, 1, 2), np.float32)},
         lambda params: Tagged(next(epochs_seen)),
         Schedule(epochs=20, eval_every=2, patience=3),
-        monitor,
+        Monitor(monitor, lambda axis, step, values: history.append((axis, step, set(values)))),
     )
     assert calls == [1, 2, 3, 4, 5] and best.epoch == 2
     assert facts == {"best_epoch": 4.0, "epochs_run": 10.0}
+    # every epoch's loss on the "epoch" axis, the validation score on validated epochs
+    assert [h[1] for h in history] == list(range(1, 11))
+    assert {h[0] for h in history} == {"epoch"}
+    assert [h[2] for h in history[:2]] == [{"loss"}, {"loss", "val"}]
 
 
 @pytest.mark.parametrize(

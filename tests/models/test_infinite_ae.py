@@ -98,7 +98,7 @@ def test_float32_by_default(data):
     ("kwargs", "message"),
     [
         ({"depth": 0}, "depth=0"),
-        ({"depth": 1.5}, "integer depth"),
+        ({"depth": 1.5}, "model.depth=1.5: expected an integer"),
         ({"lambdas": [1, -2]}, r"λ must be ≥ 0, got \[-2.0\]"),
         ({"lambdas": []}, "empty"),
         ({"dtype": "float16"}, "float32 or float64"),

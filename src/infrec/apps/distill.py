@@ -14,13 +14,14 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from infrec.config import register_resolvers
+from infrec.config import one_line_errors, run_app, run_tags
 from infrec.data.load import load_split
 from infrec.data.matrix import binarize
 from infrec.errors import InfrecError
 from infrec.paths import config_dir, write_json
 from infrec.samplers import build_sampler
 from infrec.samplers.support_file import save_support
+from infrec.track import build_tracker
 
 log = logging.getLogger("infrec.distill")
 
@@ -32,9 +33,17 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> Path:
     run_dir = Path(run_dir)
     if cfg.sampler.name != "distill_cf":
         raise InfrecError(f"infrec-distill needs sampler=distill_cf, got {cfg.sampler.name}")
-    sampler = build_sampler(cfg.sampler, seed=int(cfg.seed))
+    sampler = build_sampler(cfg.sampler, seed=int(cfg.seed), support_dir=cfg.paths.support_dir)
     split = load_split(cfg)
-    support = sampler.sample(split)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    name = f"{split.name}-distill_cf-{cfg.sampler.budget}"
+    tracker = build_tracker(cfg.logger, run_dir, resolved, name=name, tags=run_tags(cfg))
+    try:
+        support = sampler.sample(split, tracker.record)
+        metrics = {f"distill/{k}": v for k, v in support.meta.items()}
+        tracker.summary(metrics)
+    finally:
+        tracker.finish()
     meta = {
         "dataset": split.name,
         "split_key": split.key,
@@ -43,22 +52,19 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> Path:
     }
     path = save_support(run_dir / "support.npz", support.matrix, meta)
     save_support(run_dir / "support_binary.npz", binarize(support.matrix), meta)
-    write_json(run_dir / "metrics.json", {f"distill/{k}": v for k, v in support.meta.items()})
+    write_json(run_dir / "metrics.json", metrics)
     print(f"Distill-CF support ({support.matrix.shape[0]} users) for {split.name}: {path}")
     return path
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="distill")
+@one_line_errors
 def _hydra_main(cfg: DictConfig) -> None:
-    try:
-        run(cfg)
-    except InfrecError as e:
-        raise SystemExit(f"error: {e}") from None
+    run(cfg)
 
 
 def main() -> None:
-    register_resolvers()
-    _hydra_main()
+    run_app(_hydra_main)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from infrec.config import exit_cleanly
 from infrec.errors import InfrecError
 from infrec.reports import KINDS, make_report
 from infrec.track import WANDB_MODES
@@ -21,7 +22,8 @@ def main() -> None:
     args = parser.parse_args()
     logger = {"name": args.logger, "project": args.project, "group": args.group, "mode": args.mode}
     try:
-        make_report(args.runs, args.out, args.kind, logger)
+        with exit_cleanly():
+            make_report(args.runs, args.out, args.kind, logger)
     except InfrecError as e:
         raise SystemExit(f"error: {e}") from None
 

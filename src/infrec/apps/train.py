@@ -8,17 +8,18 @@ dir holds ``metrics.json`` (flat numbers, DVC-readable), ``config.json`` (resolv
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from infrec.config import register_resolvers
+from infrec.config import one_line_errors, run_app, run_name, run_tags
 from infrec.data.load import load_split
-from infrec.errors import InfrecError
-from infrec.evaluate import EvalTask, check_ks, evaluate, metric_key, psp_weights
+from infrec.evaluate import EvalTask, check_ks, clamp_metric_k, evaluate, metric_key, psp_weights
 from infrec.models import build_model
+from infrec.models.base import Monitor
 from infrec.paths import config_dir
 from infrec.samplers import build_sampler
 from infrec.selection import Validation, select
@@ -31,6 +32,15 @@ def _prefixed(prefix: str, metrics: dict[str, float]) -> dict[str, float]:
     return {f"{prefix}/{k}": v for k, v in metrics.items()}
 
 
+def objective(metrics: dict[str, float], metric: str) -> float:
+    """The validation score sweepers maximise: ``metric``, or at the largest k the run kept."""
+    if metric in metrics:
+        return metrics[metric]
+    base = metric.split("@")[0] + "@"
+    kept = [k for k in metrics if k.startswith(base)]
+    return metrics[max(kept, key=lambda k: int(k.split("@")[1]))] if kept else math.nan
+
+
 def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
     """Train and evaluate one configuration; write the run record; return its metrics."""
     started = time.perf_counter()
@@ -39,42 +49,48 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
     run_dir = Path(run_dir)
     selection = metric_key(cfg.selection.metric, [int(k) for k in cfg.eval.ks])
     model = build_model(cfg.model, seed=int(cfg.seed), dtype=str(cfg.dtype))
-    sampler = build_sampler(cfg.sampler, seed=int(cfg.seed))
+    sampler = build_sampler(cfg.sampler, seed=int(cfg.seed), support_dir=cfg.paths.support_dir)
 
     split = load_split(cfg)
     ks = check_ks(cfg.eval.ks, split.n_items)
+    selection = clamp_metric_k(selection, ks)
     log.info("%s", split.describe())
     prepared = time.perf_counter()
 
-    support = sampler.sample(split)
-    log.info("support: %s", ", ".join(f"{k}={v:.4g}" for k, v in support.meta.items()))
-    known = split.train + split.val + split.test
-    weights = psp_weights(split.item_counts)
-    eval_opts = {
-        "ks": ks,
-        "n_negatives": int(cfg.eval.n_negatives),
-        "seed": int(cfg.seed),
-        "block_users": int(cfg.eval.block_users),
-    }
-    test_context = (split.train + split.val).tocsr()
-    val_task = EvalTask.build(split.train, split.val, known, weights, **eval_opts)
-    test_task = EvalTask.build(test_context, split.test, known, weights, **eval_opts)
-
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    tracker = build_tracker(cfg.logger, run_dir, resolved)
+    tracker = build_tracker(cfg.logger, run_dir, resolved, name=run_name(cfg), tags=run_tags(cfg))
     try:
+        support = sampler.sample(split, tracker.record)
+        log.info("support: %s", ", ".join(f"{k}={v:.4g}" for k, v in support.meta.items()))
+        known = split.train + split.val + split.test
+        weights = psp_weights(split.item_counts)
+        eval_opts = {
+            "ks": ks,
+            "n_negatives": int(cfg.eval.n_negatives),
+            "seed": int(cfg.seed),
+            "block_users": int(cfg.eval.block_users),
+        }
+        test_context = (split.train + split.val).tocsr()
+        val_task = EvalTask.build(split.train, split.val, known, weights, **eval_opts)
+        test_task = EvalTask.build(test_context, split.test, known, weights, **eval_opts)
         validation = Validation(lambda fitted: evaluate(fitted.scorer(split.train), val_task))
 
         def tried(index: int, hp: dict, val: dict[str, float], seconds: float) -> None:
             log.info(
-                "%s %s: val %s = %.4f (%.1f s)", model.name, hp, selection, val[selection], seconds
+                "%s %s: val %s = %.4f (%.1f s)",
+                model.name,
+                hp,
+                selection,
+                val.get(selection, math.nan),
+                seconds,
             )
-            tracker.log({**_prefixed("val", val), **_prefixed("hp", hp)}, step=index)
+            tracker.record("grid", index, {**_prefixed("val", val), **_prefixed("hp", hp)})
 
-        monitor = lambda fitted: validation(fitted)[selection]  # noqa: E731 - early stopping
-        chosen = select(
-            model.candidates(support.matrix, monitor), validation, selection, on_candidate=tried
-        )
+        def score(fitted) -> float:  # early stopping of trained models
+            return validation(fitted).get(selection, math.nan)
+
+        candidates = model.candidates(support.matrix, Monitor(score, tracker.record))
+        chosen = select(candidates, validation, selection, on_candidate=tried)
         t_test = time.perf_counter()
         test = evaluate(chosen.fitted.scorer(test_context), test_task)
         test_s = time.perf_counter() - t_test
@@ -91,7 +107,12 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
             "time/test_s": test_s,
             "time/total_s": time.perf_counter() - started,
         }
-        write_run(run_dir, metrics, resolved, {"grid": chosen.grid, "dataset": split.describe()})
+        details = {
+            "grid": chosen.grid,
+            "dataset": split.describe(),
+            "selection": f"val/{selection}",
+        }
+        write_run(run_dir, metrics, resolved, details)
         tracker.summary(metrics)
     finally:
         tracker.finish()
@@ -102,18 +123,13 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")
+@one_line_errors
 def _hydra_main(cfg: DictConfig) -> float:
-    try:
-        metrics = run(cfg)
-    except InfrecError as e:
-        log.error("%s", e)
-        raise SystemExit(f"error: {e}") from None
-    return metrics[str(cfg.selection.metric)]  # the validation score sweepers maximise
+    return objective(run(cfg), str(cfg.selection.metric))
 
 
 def main() -> None:
-    register_resolvers()
-    _hydra_main()
+    run_app(_hydra_main)
 
 
 if __name__ == "__main__":

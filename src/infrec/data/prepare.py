@@ -92,6 +92,8 @@ def build_split(inter: Interactions, cfg: Any, name: str = "", key: str = "") ->
         u, _, _, _ = _reindex(users, items)
         enough = np.bincount(u)[u] >= min_n
         users, items = users[enough], items[enough]
+    if len(inter) == 0:
+        raise InfrecError(f"{inter.source}: no interactions (an empty file?) for dataset '{name}'")
     if len(users) == 0:
         raise InfrecError(
             f"dataset '{name}' ({inter.source}) is empty after filtering "

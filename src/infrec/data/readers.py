@@ -1,12 +1,14 @@
 """One reader per raw format. Each returns :class:`Interactions` in file order.
 
 Ids are parsed as integers unless ``string_ids`` is set (Amazon-style tokens such as ``A1B2C3``);
-a non-numeric id or rating is reported with its file, line and value. Parsing is column-wise with
-NumPy after one split per line, so ML-1M's million rows read in about a second.
+a non-numeric id or rating, a NaN or infinite rating, or bytes that are not UTF-8 text are
+reported with their file and line. Text files may be gzip-compressed (read transparently, by
+their first bytes, whatever their name). Parsing is column-wise with NumPy after one split per line.
 """
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,10 +44,35 @@ def _require_file(path: Path) -> Path:
     return path
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def read_text(path: Path) -> str:
+    """The file's text: UTF-8, gunzipped first when it starts with gzip's magic bytes."""
+    raw = path.read_bytes()
+    if raw[:2] == GZIP_MAGIC:
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as e:
+            raise InfrecError(f"{path}: a damaged gzip file ({e}); download it again") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise InfrecError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start}); "
+            "give a delimited text file (plain or gzip), or set dataset.format for other formats"
+        ) from None
+
+
 def _split_lines(path: Path, sep: str, n_min: int, header: bool) -> tuple[list[list[str]], int]:
     """Split every non-empty line of ``path`` on ``sep``; return rows and the first data line no."""
-    text = path.read_text(encoding="utf-8", errors="strict")
-    lines = text.splitlines()
+    if not sep:
+        raise InfrecError(
+            "dataset.sep is empty; give the field separator, e.g. ',' or '\\t' (' ' splits on "
+            "any run of whitespace)"
+        )
+    lines = read_text(path).splitlines()
     first = 1
     if header and lines:
         lines = lines[1:]
@@ -108,6 +135,10 @@ def read_delimited(
         if "rating" in columns
         else None
     )
+    if ratings is not None and not np.all(np.isfinite(ratings)):
+        bad = int(np.flatnonzero(~np.isfinite(ratings))[0])
+        line_no = [first + i for i, r in enumerate(rows) if r and r != [""]][bad]
+        raise InfrecError(f"{path}:{line_no}: rating {ratings[bad]} is not a finite number")
     stamps = (
         _column(rows, columns["timestamp"], path, first, "timestamp", np.float64)
         if "timestamp" in columns
@@ -137,8 +168,8 @@ def read_atomic(path: str | Path, *, string_ids: bool = False, **_: object) -> I
     rating and timestamp are used when present.
     """
     path = _require_file(path)
-    with path.open(encoding="utf-8") as f:
-        head = f.readline().rstrip("\n").split("\t")
+    text = read_text(path)
+    head = text[: text.find("\n") if "\n" in text else len(text)].rstrip("\r").split("\t")
     names = [h.split(":")[0] for h in head]
     wanted = {"user": "user_id", "item": "item_id", "rating": "rating", "timestamp": "timestamp"}
     columns = {k: names.index(v) for k, v in wanted.items() if v in names}

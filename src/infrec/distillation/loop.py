@@ -4,7 +4,7 @@ Logits start as the train rows of μ random real users. Validation follows the p
 50, …, 200, then every 40): a sample is drawn, ∞-AE's λ is re-chosen on validation HR@100 over
 ``lambdas`` (:func:`infrec.selection.select`) and used in the loss from then on; the sample with
 the best validation metric is kept; training stops after ``patience`` steps without improvement
-(:class:`infrec.models.training.EarlyStopping`, counting steps).
+(:class:`infrec.models.early_stopping.EarlyStopping`, counting steps).
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ import numpy as np
 import optax
 
 from infrec.data.matrix import Split
-from infrec.distillation.estimator import distill_loss, sample_support
+from infrec.distillation.estimator import distill_objective, sample_support
 from infrec.errors import InfrecError
 from infrec.evaluate import EvalTask, evaluate, psp_weights
+from infrec.models.base import Record, no_record
+from infrec.models.early_stopping import EarlyStopping
 from infrec.models.infinite_ae import InfiniteAE
-from infrec.models.training import EarlyStopping
+from infrec.progress import Progress
 from infrec.selection import select
 from infrec.sparse import csr_pair
 
@@ -94,6 +96,11 @@ def _validator(split: Split, settings: DistillSettings):
         ks=[val_k],
         seed=settings.seed,
     )
+    if len(val_task.users) == 0:
+        raise InfrecError(
+            f"Distill-CF chooses its sample and λ on validation, but no user of '{split.name}' has "
+            "held-out validation items; use a split with validation items"
+        )
     metric = f"hr@{val_k}"
 
     def validate(support: np.ndarray) -> tuple[float, float]:
@@ -114,8 +121,15 @@ def _validator(split: Split, settings: DistillSettings):
     return validate, metric
 
 
-def distill(split: Split, mu: int, settings: DistillSettings) -> tuple[np.ndarray, dict[str, Any]]:
-    """Learn ``mu`` synthetic users for ``split``; return the best sample and what happened."""
+def distill(
+    split: Split, mu: int, settings: DistillSettings, record: Record = no_record
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Learn ``mu`` synthetic users for ``split``; return the best sample and what happened.
+
+    ``record`` gets the history on the ``distill_step`` axis: the loss and the sampled support's
+    mass per synthetic user every step (real users have ``N/U``), validation HR and λ when
+    validated.
+    """
     start = time.perf_counter()
     rng = np.random.default_rng(settings.seed)
     dtype = np.float32
@@ -128,8 +142,8 @@ def distill(split: Split, mu: int, settings: DistillSettings) -> tuple[np.ndarra
     logits = jnp.asarray(targets_np[init_rows])
     pool = settings.pool
 
-    loss_fn = partial(
-        distill_loss,
+    objective = partial(
+        distill_objective,
         gamma=settings.gamma,
         tau=settings.tau,
         pool=pool,
@@ -144,9 +158,11 @@ def distill(split: Split, mu: int, settings: DistillSettings) -> tuple[np.ndarra
 
     @jax.jit
     def step(logits, opt_state, key, lam, targets, targets_csr):
-        loss, grad = jax.value_and_grad(loss_fn)(logits, key, targets, lam, targets_csr=targets_csr)
+        (loss, row_mass), grad = jax.value_and_grad(objective, has_aux=True)(
+            logits, key, targets, lam, targets_csr=targets_csr
+        )
         updates, opt_state = optimizer.update(grad, opt_state, logits)
-        return optax.apply_updates(logits, updates), opt_state, loss
+        return optax.apply_updates(logits, updates), opt_state, loss, row_mass
 
     sample = jax.jit(partial(sample_support, gamma=settings.gamma, tau=settings.tau, pool=pool))
     validate, metric = _validator(split, settings)
@@ -154,52 +170,54 @@ def distill(split: Split, mu: int, settings: DistillSettings) -> tuple[np.ndarra
     key = jax.random.key(settings.seed)
     init_val, lam = validate(np.asarray(logits))  # sets the first λ; not a candidate
     initial = np.asarray(logits)
+    real_mass = split.train.nnz / split.n_users  # interactions per real user
     history = [{"step": 0, "val_hr": init_val, "lambda": lam}]
     log.info("Distill-CF μ=%d: step 0 val %s %.4f (λ=%g)", mu, metric, init_val, lam)
+    record(
+        "distill_step",
+        0,
+        {f"val/{metric}": init_val, "lambda": lam, "support_mass_per_user": real_mass},
+    )
     stopping = EarlyStopping(settings.patience, origin=1)
     checks = validation_steps(settings.steps)
     t_steps, n_steps, last = 0.0, 0, 0
-    for i in range(1, settings.steps + 1):
-        key, k_step, k_batch = jax.random.split(key, 3)
-        rows = (
-            targets
-            if batch is None
-            else targets[jax.random.choice(k_batch, split.n_users, (batch,), replace=False)]
-        )
-        t0 = time.perf_counter()
-        logits, opt_state, loss = step(
-            logits, opt_state, k_step, jnp.asarray(lam, dtype), rows, targets_csr
-        )
-        loss = float(loss)
-        t_steps += time.perf_counter() - t0 if i > 1 else 0.0  # step 1 includes compilation
-        n_steps, last = n_steps + (i > 1), i
-        if not np.isfinite(loss):
-            raise InfrecError(f"Distill-CF loss became {loss} at step {i}; lower sampler.lr")
-        if i % settings.log_every == 0:
-            log.info(
-                "Distill-CF step %d/%d: loss %.4f (%.2f s/step)",
-                i,
-                settings.steps,
-                loss,
-                t_steps / max(n_steps, 1),
+    with Progress(settings.steps, "Distill-CF step", every=settings.log_every, logger=log) as bar:
+        for i in range(1, settings.steps + 1):
+            key, k_step, k_batch = jax.random.split(key, 3)
+            rows = (
+                targets
+                if batch is None
+                else targets[jax.random.choice(k_batch, split.n_users, (batch,), replace=False)]
             )
-        if i in checks:
-            support = np.asarray(sample(logits, key))
-            val, lam = validate(support)
-            history.append({"step": i, "val_hr": val, "lambda": lam, "loss": loss})
-            log.info(
-                "Distill-CF step %d: val %s %.4f (λ=%g), best %.4f at step %d",
-                i,
-                metric,
-                val,
-                lam,
-                stopping.best_score,
-                stopping.best_at or 0,
+            t0 = time.perf_counter()
+            logits, opt_state, loss, row_mass = step(
+                logits, opt_state, k_step, jnp.asarray(lam, dtype), rows, targets_csr
             )
-            if not stopping.update(val, i, support) and stopping.should_stop(i):
+            loss, row_mass = float(loss), float(row_mass)
+            t_steps += time.perf_counter() - t0 if i > 1 else 0.0  # step 1 includes compilation
+            n_steps, last = n_steps + (i > 1), i
+            if not np.isfinite(loss):
+                raise InfrecError(f"Distill-CF loss became {loss} at step {i}; lower sampler.lr")
+            values = {"loss": loss, "support_mass_per_user": row_mass}
+            if i in checks:
+                support = np.asarray(sample(logits, key))
+                val, lam = validate(support)
+                history.append({"step": i, "val_hr": val, "lambda": lam, "loss": loss})
+                values.update({f"val/{metric}": val, "lambda": lam})
                 log.info(
-                    "Distill-CF: no improvement for %d steps; stopping", i - (stopping.best_at or 0)
+                    "Distill-CF step %d: val %s %.4f (λ=%g), best %.4f at step %d",
+                    i,
+                    metric,
+                    val,
+                    lam,
+                    stopping.best_score,
+                    stopping.best_at or 0,
                 )
+            record("distill_step", i, values)
+            bar.update(loss=loss, mass=row_mass / real_mass)
+            if i in checks and not stopping.update(val, i, support) and stopping.should_stop(i):
+                since = i - (stopping.best_at or 0)
+                log.info("Distill-CF: no improvement for %d steps; stopping", since)
                 break
     meta = {
         "best_step": stopping.best_at or 0,

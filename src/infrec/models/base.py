@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,8 +23,24 @@ from infrec.registry import build
 ScoreFn = Callable[[np.ndarray], np.ndarray]
 """Scores (users × items, float) for an array of user indices."""
 
-Monitor = Callable[["Fitted"], float]
-"""A fitted model's validation score (higher is better): early stopping for trained models."""
+Record = Callable[[str, int, dict[str, float]], None]
+"""``record(axis, step, values)``: history on a named step axis (``epoch``, ``grid``, …)."""
+
+
+def no_record(axis: str, step: int, values: dict[str, float]) -> None:
+    """The default recorder: history goes nowhere."""
+
+
+@dataclass
+class Monitor:
+    """What a trained model reports to while it trains: ``score(fitted)`` is its validation
+    score (higher is better, used for early stopping), ``record`` takes its per-epoch history."""
+
+    score: Callable[[Fitted], float]
+    record: Record = no_record
+
+    def __call__(self, fitted: Fitted) -> float:
+        return self.score(fitted)
 
 
 class Fitted(ABC):

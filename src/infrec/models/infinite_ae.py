@@ -60,8 +60,9 @@ class InfiniteAEFitted(Fitted):
     ``gram`` (the support's ``X Xᵀ``, kept for sparse supports) lets a context with the support's
     shape — each user's train rows plus validation items at test time — be scored from
     ``C Xᵀ = X Xᵀ + (C − X) Xᵀ``: a sparse product over the few changed entries instead of a dense
-    ``U × I × U`` Gram product (``benchmarks/bench_linalg.py`` times both). It is used while the change holds at most a quarter of the
-    context's entries (its cost grows with them; the dense product's does not).
+    ``U × I × U`` Gram product (``benchmarks/bench_linalg.py`` times both). It is used while the
+    change holds at most a quarter of the context's entries (its cost grows with them; the dense
+    product's does not).
     """
 
     def __init__(

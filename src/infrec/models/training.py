@@ -1,7 +1,8 @@
 """The training loop shared by the gradient-trained baselines (MF, NeuMF, Mult-VAE, LightGCN).
 
 One epoch is one jitted ``lax.scan`` over pre-sampled mini-batches (no Python loop per step). Every
-``eval_every`` epochs the caller's *monitor* scores the current model on validation; the best
+``eval_every`` epochs the caller's :class:`~infrec.models.base.Monitor` scores the current model
+on validation (and records each epoch's loss and score); the best
 parameters are kept and training stops after ``patience`` evaluations without improvement. Runs
 are seeded: the same seed gives the same parameters and metrics on the same machine.
 """
@@ -24,7 +25,9 @@ import scipy.sparse as sp
 
 from infrec.errors import InfrecError
 from infrec.models.base import Fitted, Model, Monitor
+from infrec.models.early_stopping import EarlyStopping
 from infrec.numerics import resolve_dtype
+from infrec.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -62,29 +65,6 @@ def run_epoch(params, opt_state, batches: dict, data, loss: Loss, optimizer):
     return params, opt_state, losses.mean()
 
 
-class EarlyStopping:
-    """The best score so far and when it came: stop after ``patience`` units without a better one.
-
-    Units are whatever the caller counts: validations for the trained baselines, optimiser steps
-    for Distill-CF. Before any improvement, waiting counts from ``origin``.
-    """
-
-    def __init__(self, patience: int, origin: int = 0):
-        self.patience, self.origin = int(patience), int(origin)
-        self.best_score, self.best_at, self.best = -math.inf, None, None
-
-    def update(self, score: float, at: int, best: Any = None) -> bool:
-        """Record ``score`` at ``at``; keep ``best`` (the model or sample) when it improved."""
-        if score > self.best_score:
-            self.best_score, self.best_at, self.best = score, at, best
-            return True
-        return False
-
-    def should_stop(self, at: int) -> bool:
-        since = self.origin if self.best_at is None else self.best_at
-        return at - since >= self.patience
-
-
 def run_training(
     name: str,
     params: Any,
@@ -105,48 +85,40 @@ def run_training(
     opt_state = optimizer.init(params)
     stopping = EarlyStopping(schedule.patience)
     train_s, epoch, validations = 0.0, 0, 0
-    for epoch in range(1, schedule.epochs + 1):
-        t0 = time.perf_counter()
-        params, opt_state, mean_loss = run_epoch(
-            params, opt_state, batches(epoch), data, loss, optimizer
-        )
-        mean_loss = float(mean_loss)
-        train_s += time.perf_counter() - t0
-        if not math.isfinite(mean_loss):
-            raise InfrecError(f"{name}: loss became {mean_loss} at epoch {epoch}; lower model.lr")
-        last = epoch == schedule.epochs
-        if monitor is None or (epoch % schedule.eval_every and not last):
-            log.info(
-                "%s epoch %d/%d: loss %.4f (%.1f s)",
-                name,
-                epoch,
-                schedule.epochs,
-                mean_loss,
-                train_s,
+    with Progress(schedule.epochs, name, every=1, logger=log) as progress:
+        for epoch in range(1, schedule.epochs + 1):
+            t0 = time.perf_counter()
+            params, opt_state, mean_loss = run_epoch(
+                params, opt_state, batches(epoch), data, loss, optimizer
             )
-            continue
-        fitted = make_fitted(params)
-        score = monitor(fitted)
-        validations += 1
-        improved = stopping.update(score, validations, (fitted, epoch))
-        log.info(
-            "%s epoch %d/%d: loss %.4f, validation %.4f%s (%.1f s)",
-            name,
-            epoch,
-            schedule.epochs,
-            mean_loss,
-            score,
-            " *" if improved else "",
-            train_s,
-        )
-        if stopping.should_stop(validations):
-            log.info(
-                "%s: no improvement in %d validations; best epoch %d",
-                name,
-                schedule.patience,
-                stopping.best[1],
+            mean_loss = float(mean_loss)
+            train_s += time.perf_counter() - t0
+            if not math.isfinite(mean_loss):
+                raise InfrecError(
+                    f"{name}: loss became {mean_loss} at epoch {epoch}; lower model.lr"
+                )
+            last = epoch == schedule.epochs
+            if monitor is None or (epoch % schedule.eval_every and not last):
+                progress.update(loss=mean_loss)
+                if monitor is not None:
+                    monitor.record("epoch", epoch, {"loss": mean_loss})
+                continue
+            fitted = make_fitted(params)
+            score = monitor(fitted)
+            validations += 1
+            stopping.update(score, validations, (fitted, epoch))
+            monitor.record("epoch", epoch, {"loss": mean_loss, "val": score})
+            progress.update(
+                loss=mean_loss, val=score, best=stopping.best[1] if stopping.best else 0
             )
-            break
+            if stopping.should_stop(validations):
+                log.info(
+                    "%s: no improvement in %d validations; best epoch %d",
+                    name,
+                    schedule.patience,
+                    stopping.best[1] if stopping.best else epoch,
+                )
+                break
     best, best_epoch = stopping.best or (None, 0)
     if best is None:
         best, best_epoch = make_fitted(params), epoch

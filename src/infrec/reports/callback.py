@@ -7,6 +7,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
 
+from infrec.config import sweep_group
 from infrec.reports import make_report
 
 
@@ -18,4 +19,5 @@ class ReportCallback(Callback):
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         logger = OmegaConf.to_container(config.logger, resolve=True)
+        logger["group"] = logger.get("group") or sweep_group(config.hydra.sweep.dir)
         make_report(config.hydra.sweep.dir, kind=self.kind, logger=logger)

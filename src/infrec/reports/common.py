@@ -96,3 +96,42 @@ def save_png(fig, path: Path) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     pyplot().close(fig)
+
+
+NOT_SETTINGS = ("seed", "sampler.budget", "sampler.path", "dataset.path", "dataset.filename")
+"""Config keys that never make two runs different settings: the seed (runs of one setting are
+averaged over it), the budget (the curves' x) and where files lie."""
+NOT_SETTINGS_UNDER = ("paths.", "logger.", "hydra.", "study.")
+
+
+def _flatten(obj: Any, prefix: str = "") -> dict[str, str]:
+    if isinstance(obj, dict):
+        out: dict[str, str] = {}
+        for key, value in obj.items():
+            out.update(_flatten(value, f"{prefix}{key}."))
+        return out
+    return {prefix[:-1]: json.dumps(obj, sort_keys=True)}
+
+
+def label_settings(rows: list[dict[str, Any]], also_ignore: Sequence[str] = ()) -> None:
+    """Give every run a ``setting``: the config values that differ between runs of the same
+    (dataset, model, sampler), e.g. ``depth=2`` in a ``-m model.depth=1,2`` sweep (``""`` when
+    none do). Runs are then averaged only within one setting, never across two."""
+    ignore = set(NOT_SETTINGS) | set(also_ignore)
+    flat = [
+        {
+            k: v
+            for k, v in _flatten(row["config"]).items()
+            if k not in ignore and not k.startswith(NOT_SETTINGS_UNDER)
+        }
+        for row in rows
+    ]
+    by_group: dict[tuple, list[int]] = {}
+    for i, row in enumerate(rows):
+        by_group.setdefault((row["dataset"], row["model"], row["sampler"]), []).append(i)
+    for members in by_group.values():
+        keys = sorted({k for i in members for k in flat[i]})
+        varying = [k for k in keys if len({flat[i].get(k) for i in members}) > 1]
+        for i in members:
+            parts = [f"{k.split('.', 1)[-1]}={json.loads(flat[i].get(k, 'null'))}" for k in varying]
+            rows[i]["setting"] = " ".join(parts)

@@ -1,6 +1,7 @@
 """The depth study: ∞-AE quality against the depth of the network whose NTK it uses.
 
-One row per (dataset, model, depth), seeds averaged, with test metrics ×100 and fit seconds;
+One row per (dataset, model, setting, depth), seeds averaged (never across settings), with test
+metrics ×100 and fit seconds;
 written as ``depth.csv`` (a DVC plot), ``depth.png`` (HR@10 and nDCG@10 against depth, like the
 slides' Figure 2) and, with the logger on, a W&B table and line plot.
 """
@@ -12,23 +13,25 @@ from pathlib import Path
 from typing import Any
 
 from infrec.errors import InfrecError
-from infrec.reports.common import mean_of, pyplot, save_png, write_csv
+from infrec.reports.common import label_settings, mean_of, pyplot, save_png, write_csv
 from infrec.track import Tracker
 
 METRICS = ("hr@10", "ndcg@10", "hr@100", "ndcg@100", "psp@10", "auc")
-COLUMNS = ("dataset", "model", "depth", "seeds", *METRICS, "lambda", "fit_s")
+COLUMNS = ("dataset", "model", "setting", "depth", "seeds", *METRICS, "lambda", "fit_s")
 
 
 def depth_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    label_settings(runs, also_ignore=["model.depth"])
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for run in runs:
         depth = run["config"]["model"].get("depth")
         if depth is None:
             raise InfrecError(f"model {run['model']} has no depth; the depth study needs ∞-AE")
-        groups[(run["dataset"], run["model"], int(depth))].append(run["metrics"])
+        groups[(run["dataset"], run["model"], run["setting"], int(depth))].append(run["metrics"])
     rows = []
-    for (dataset, model, depth), members in sorted(groups.items()):
-        row = {"dataset": dataset, "model": model, "depth": depth, "seeds": len(members)}
+    for (dataset, model, setting, depth), members in sorted(groups.items()):
+        row = {"dataset": dataset, "model": model, "setting": setting, "depth": depth}
+        row["seeds"] = len(members)
         row.update({k: 100 * mean_of(members, f"test/{k}") for k in METRICS})
         row["lambda"] = mean_of(members, "hp/lambda")
         row["fit_s"] = mean_of(members, "time/fit_best_s")

@@ -1,34 +1,49 @@
 """The fraction-of-data study: quality and speed-up against the share of data each sampler kept.
 
-Averages seeds per (dataset, model, sampler, budget) and adds per row
+Runs are averaged over seeds within one setting (:func:`~infrec.reports.common.label_settings`:
+runs that differ in anything but the seed, the budget and file locations are never pooled) per
+(dataset, model, setting, sampler, budget), and each row gets
 
+- ``data_share``: the share of the data the support kept — of users, or of interactions for
+  Interaction-RNS, whose budget is a share of interactions (the x of every curve);
 - ``speedup = full-data fit seconds / this fit seconds`` (``time/fit_best_s``: kernel or Gram
-  product plus one solve at the chosen hyper-parameter), and
+  product plus one solve at the chosen hyper-parameter);
 - ``rel_<metric> = metric / full-data metric`` (quality relative to full data),
 
-where the full-data reference of a (dataset, model) is its ``full`` run, else any run whose
-support kept every user and interaction. Writes ``fraction_curve.csv``, one CSV per
-(model, sampler) series under ``curves/`` (DVC plots), ``fraction_curve.png``,
-``summary.json`` (DVC metrics), and to the tracker a table, line plots and the PNG.
+where the full-data reference of a (dataset, model, setting) is its ``full`` run, else any run
+whose support kept every user and interaction. Writes into the report folder:
+
+- ``fraction_curve.csv``: every row and column;
+- ``curves/<dataset>-<model>.csv``: one file per model, every sampler (a ``sampler`` column, full
+  data included), metrics ×100 and the speed-up — the data of the DVC plots;
+- ``metrics/<model>-<sampler>.json``: test HR@10 ×100 per budget (DVC metrics: a compact table,
+  one row per model and sampler; no timings, so a rerun that reproduces the numbers shows no
+  change);
+- ``fraction_curve.png``: quality (top) and speed-up (bottom) against % of data kept, log x, one
+  colour per sampler, full data as a dashed reference line;
+- to the tracker: the table, the same curves (x = log10 % of data) and the PNG.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from infrec.paths import write_json
-from infrec.reports.common import mean_of, pyplot, save_png, write_csv
+from infrec.reports.common import label_settings, mean_of, pyplot, save_png, write_csv
 from infrec.track import Tracker
 
 QUALITY = ("test/hr@10", "test/ndcg@10", "test/hr@100", "test/ndcg@100", "test/psp@10", "test/auc")
 COLUMNS = (
     "dataset",
     "model",
+    "setting",
     "sampler",
     "budget",
     "seeds",
+    "data_share",
     "user_share",
     "interaction_share",
     "users",
@@ -38,6 +53,37 @@ COLUMNS = (
     *QUALITY,
     *(f"rel_{q.split('/')[1]}" for q in QUALITY),
 )
+CURVE_COLUMNS = ("sampler", "data_pct", "hr@10", "ndcg@10", "hr@100", "speedup")
+
+SAMPLER_LABELS = {
+    "full": "full data",
+    "random_user": "User-RNS",
+    "head_user": "head users",
+    "random_interaction": "Interaction-RNS",
+    "svp_cf": "SVP-CF",
+    "distill_cf": "Distill-CF",
+    "from_file": "saved support",
+}
+SAMPLER_COLOURS = {
+    "distill_cf": "#d62728",
+    "random_user": "#1f77b4",
+    "svp_cf": "#2ca02c",
+    "head_user": "#9467bd",
+    "random_interaction": "#ff7f0e",
+    "from_file": "#8c564b",
+    "full": "#000000",
+}
+MODEL_LABELS = {"infinite_ae": "∞-AE", "ease": "EASE"}
+X_LABEL = "% of data kept (users; interactions for Interaction-RNS), log scale"
+
+
+def sampler_label(sampler: str) -> str:
+    return SAMPLER_LABELS.get(sampler, sampler)
+
+
+def model_label(model: str, setting: str = "") -> str:
+    name = MODEL_LABELS.get(model, model)
+    return f"{name} [{setting}]" if setting else name
 
 
 def _is_full(row: dict[str, Any]) -> bool:
@@ -48,20 +94,25 @@ def _is_full(row: dict[str, Any]) -> bool:
 
 
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Seed-averaged rows with speed-up and quality relative to full data."""
+    """Seed-averaged rows (within one setting) with the data share, speed-up and quality
+    relative to full data."""
+    if any("setting" not in row for row in rows):
+        label_settings(rows)
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for row in rows:
-        groups[(row["dataset"], row["model"], row["sampler"], float(row["budget"]))].append(row)
+        key = (row["dataset"], row["model"], row["setting"], row["sampler"], float(row["budget"]))
+        groups[key].append(row)
     reference: dict[tuple, dict[str, float]] = {}
     for row in sorted(rows, key=lambda r: r["sampler"] != "full"):
         if _is_full(row):
-            reference.setdefault((row["dataset"], row["model"]), row["metrics"])
+            reference.setdefault((row["dataset"], row["model"], row["setting"]), row["metrics"])
     table = []
-    for (dataset, model, sampler, budget), members in sorted(groups.items()):
+    for (dataset, model, setting, sampler, budget), members in sorted(groups.items()):
         metrics = [m["metrics"] for m in members]
         out: dict[str, Any] = {
             "dataset": dataset,
             "model": model,
+            "setting": setting,
             "sampler": sampler,
             "budget": budget,
             "seeds": len(members),
@@ -71,92 +122,161 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "fit_s": mean_of(metrics, "time/fit_best_s"),
             "sample_s": mean_of(metrics, "support/seconds"),
         }
+        share = "interaction_share" if sampler == "random_interaction" else "user_share"
+        out["data_share"] = out[share]
         for q in QUALITY:
             out[q] = mean_of(metrics, q)
-        ref = reference.get((dataset, model))
-        out["speedup"] = ref["time/fit_best_s"] / out["fit_s"] if ref else float("nan")
+        ref = reference.get((dataset, model, setting))
+        out["speedup"] = ref["time/fit_best_s"] / out["fit_s"] if ref else math.nan
         for q in QUALITY:
-            out[f"rel_{q.split('/')[1]}"] = out[q] / ref[q] if ref and ref.get(q) else float("nan")
+            out[f"rel_{q.split('/')[1]}"] = out[q] / ref[q] if ref and ref.get(q) else math.nan
         table.append(out)
     return table
 
 
-def series(table: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """Rows grouped by (model, sampler), sorted by the share of users kept."""
-    out: dict[tuple[str, str], list[dict]] = defaultdict(list)
+def panels(table: list[dict[str, Any]]) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
+    """Rows grouped by (dataset, model, setting): one panel of curves each."""
+    out: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
     for row in table:
-        out[(row["model"], row["sampler"])].append(row)
-    return {k: sorted(v, key=lambda r: r["user_share"]) for k, v in sorted(out.items())}
+        out[(row["dataset"], row["model"], row["setting"])].append(row)
+    return dict(sorted(out.items()))
+
+
+def series(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """A panel's rows by sampler (full data last), each sorted by the share of data kept."""
+    out: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        out[row["sampler"]].append(row)
+    order = sorted(
+        out,
+        key=lambda s: (
+            s == "full",
+            list(SAMPLER_LABELS).index(s) if s in SAMPLER_LABELS else 99,
+            s,
+        ),
+    )
+    return {s: sorted(out[s], key=lambda r: r["data_share"]) for s in order}
+
+
+def full_value(rows: list[dict[str, Any]], key: str) -> float | None:
+    """The panel's full-data value of ``key`` (its reference line), when it has one."""
+    full = [r for r in rows if r["sampler"] == "full"] or [
+        r for r in rows if r["data_share"] == 1.0
+    ]
+    return full[0][key] if full else None
 
 
 def plot_png(path: Path, table: list[dict[str, Any]], metric: str = "test/hr@10") -> None:
-    """One panel per model: ``metric`` ×100 against % users kept (log x), a line per sampler."""
+    """Quality (×100, top) and speed-up (bottom) against % of data kept, log x, per model."""
     plt = pyplot()
-    lines = series(table)
-    models = sorted({m for m, _ in lines})
-    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 4), squeeze=False)
-    for ax, model in zip(axes[0], models, strict=True):
-        for (m, sampler), rows in lines.items():
-            if m == model:
-                ax.plot(
-                    [100 * r["user_share"] for r in rows],
-                    [100 * r[metric] for r in rows],
-                    marker="o",
-                    label=sampler,
-                )
-        ax.set_xscale("log")
-        ax.set_xlabel("% users kept")
-        ax.set_ylabel(f"{metric} ×100")
-        ax.set_title(model)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    groups = panels(table)
+    fig, axes = plt.subplots(
+        2, len(groups), figsize=(6.2 * len(groups), 8.0), squeeze=False, sharex="col"
+    )
+    for col, ((dataset, model, setting), rows) in enumerate(groups.items()):
+        top, bottom = axes[0][col], axes[1][col]
+        for sampler, points in series(rows).items():
+            if sampler == "full":
+                continue
+            style = {
+                "marker": "o",
+                "color": SAMPLER_COLOURS.get(sampler),
+                "label": sampler_label(sampler),
+            }
+            xs = [100 * r["data_share"] for r in points]
+            top.plot(xs, [100 * r[metric] for r in points], **style)
+            bottom.plot(xs, [r["speedup"] for r in points], **style)
+        reference = full_value(rows, metric)
+        if reference is not None:
+            top.axhline(100 * reference, color="black", ls="--", lw=1, label="full data")
+        bottom.axhline(1.0, color="black", ls="--", lw=1, label="full data (1×)")
+        top.set_title(f"{model_label(model, setting)} on {dataset}")
+        top.set_ylabel(f"test {metric.split('/')[-1].upper().replace('NDCG', 'nDCG')} (×100)")
+        bottom.set_ylabel("fit speed-up over full data (×, log scale)")
+        bottom.set_yscale("log")
+        bottom.set_xlabel(X_LABEL)
+        for ax in (top, bottom):
+            ax.set_xscale("log")
+            ax.grid(alpha=0.3, which="both")
+            ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
+        bottom.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}×"))
+        bottom.yaxis.set_minor_formatter(plt.NullFormatter())
+        top.legend(fontsize=8, loc="lower right", framealpha=0.9)
     save_png(fig, path)
+
+
+def curve_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One panel's points for its DVC plot file: every sampler, metrics ×100, speed-up."""
+    out = []
+    for sampler, points in series(rows).items():
+        for r in points:
+            out.append(
+                {
+                    "sampler": sampler_label(sampler),
+                    "data_pct": 100 * r["data_share"],
+                    "hr@10": 100 * r["test/hr@10"],
+                    "ndcg@10": 100 * r["test/ndcg@10"],
+                    "hr@100": 100 * r["test/hr@100"],
+                    "speedup": r["speedup"],
+                }
+            )
+    return out
+
+
+def compact_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """``{"hr@10 0.1%": 14.48, …, "hr@10 100%": 34.28}`` (test HR@10 ×100) for one (model,
+    sampler) series: one compact row of ``dvc metrics show`` per series."""
+    out = {}
+    for r in sorted(rows, key=lambda r: r["budget"]):
+        budget = f"{100 * r['budget']:g}%" if r["budget"] <= 1 else f"{r['budget']:g}"
+        out[f"hr@10 {budget}"] = round(100 * r["test/hr@10"], 2)
+    return out
+
+
+def render(runs: list[dict[str, Any]], out: Path, tracker: Tracker) -> None:
+    """The study's table, per-model curve files, compact metrics and figure into ``out``."""
+    table = summarise(runs)
+    write_csv(out / "fraction_curve.csv", table, COLUMNS)
+    png = out / "fraction_curve.png"
+    plot_png(png, table)
+    tracker.table("fraction_curve", table, COLUMNS)
+    for (dataset, model, setting), rows in panels(table).items():
+        stem = "-".join(
+            p for p in (dataset, model, setting.replace(" ", "_").replace("=", "")) if p
+        )
+        write_csv(out / "curves" / f"{stem}.csv", curve_rows(rows), CURVE_COLUMNS)
+        for sampler, points in series(rows).items():
+            name = "-".join(
+                p for p in (model, setting.replace(" ", "_").replace("=", ""), sampler) if p
+            )
+            write_json(out / "metrics" / f"{name}.json", compact_metrics(points))
+        lines = {s: p for s, p in series(rows).items()}
+        label = model_label(model, setting)
+        for key, y, title in (
+            ("quality", lambda r: 100 * r["test/hr@10"], f"{label}: test HR@10 ×100"),
+            ("speedup", lambda r: r["speedup"], f"{label}: fit speed-up over full data (×)"),
+        ):
+            tracker.lines(
+                f"{key}/{stem}",
+                xs=[[math.log10(100 * r["data_share"]) for r in p] for p in lines.values()],
+                ys=[[y(r) for r in p] for p in lines.values()],
+                names=[sampler_label(s) for s in lines],
+                title=f"{title} vs log10(% of data kept)",
+                xname="log10(% of data kept)",
+            )
+    tracker.image("fraction_curve_png", png)
+    print(format_summary(table))
+    print(f"report: {out / 'fraction_curve.csv'}, {png}")
 
 
 def format_summary(table: list[dict[str, Any]]) -> str:
     lines = [
-        f"{'model':<12}{'sampler':<19}{'budget':>8}{'users%':>8}{'hr@10':>8}{'rel':>7}"
-        f"{'speedup':>9}"
+        f"{'model':<14}{'sampler':<18}{'budget':>8}{'data%':>8}{'hr@10':>8}{'rel':>7}{'speedup':>9}"
     ]
     for r in table:
         lines.append(
-            f"{r['model']:<12}{r['sampler']:<19}{r['budget']:>8.4g}{100 * r['user_share']:>8.2f}"
+            f"{model_label(r['model'], r['setting']):<14}{sampler_label(r['sampler']):<18}"
+            f"{r['budget']:>8.4g}{100 * r['data_share']:>8.2f}"
             f"{100 * r['test/hr@10']:>8.2f}{r['rel_hr@10']:>7.3f}{r['speedup']:>9.1f}"
         )
     return "\n".join(lines)
-
-
-def render(runs: list[dict[str, Any]], out: Path, tracker: Tracker) -> None:
-    """The study's table, per-series CSVs, figure and summary from ``runs`` into ``out``."""
-    table = summarise(runs)
-    write_csv(out / "fraction_curve.csv", table, COLUMNS)
-    for (model, sampler), rows in series(table).items():
-        write_csv(
-            out / "curves" / f"{model}-{sampler}.csv",
-            rows,
-            ("user_share", "interaction_share", "speedup", *QUALITY),
-        )
-    png = out / "fraction_curve.png"
-    plot_png(png, table)
-    write_json(
-        out / "summary.json",
-        {
-            f"{r['model']}/{r['sampler']}/{r['budget']:g}/{key}": r[key]
-            for r in table
-            for key in ("test/hr@10", "test/ndcg@10", "speedup")
-        },
-    )
-    tracker.table("fraction_curve", table, COLUMNS)
-    for model in sorted({r["model"] for r in table}):
-        lines = {s: rows for (m, s), rows in series(table).items() if m == model}
-        tracker.lines(
-            f"curve/{model}",
-            xs=[[r["user_share"] for r in rows] for rows in lines.values()],
-            ys=[[r["test/hr@10"] for r in rows] for rows in lines.values()],
-            names=list(lines),
-            title=f"{model}: test HR@10 vs share of users",
-            xname="user_share",
-        )
-    tracker.image("fraction_curve_png", png)
-    print(format_summary(table))
-    print(f"report: {out / 'fraction_curve.csv'}, {png}")

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from infrec.data.matrix import Split
 from infrec.errors import InfrecError
+from infrec.models.base import Record, no_record
 from infrec.registry import build
 
 
@@ -55,6 +56,11 @@ def resolve_budget(budget: Any, total: int, what: str = "users") -> int:
     value = float(budget)
     if isinstance(budget, float) and 0 < value <= 1:
         return max(1, round(value * total))
+    if isinstance(budget, float) and value > 1:
+        raise InfrecError(
+            f"sampler.budget={budget}: a float is a share in (0, 1]; give a count of {what} as an "
+            "integer (e.g. 500)"
+        )
     if value != int(value) or value < 1 or math.isnan(value):
         raise InfrecError(
             f"sampler.budget={budget}: use a count of {what} ≥ 1 or a share in (0, 1]"
@@ -75,9 +81,10 @@ class Sampler(ABC):
     name: str = "sampler"
 
     @abstractmethod
-    def sample(self, split: Split) -> Support:
+    def sample(self, split: Split, record: Record = no_record) -> Support:
         """The support for this sampler's budget, from ``split.train`` (validation data only
-        where a sampler tunes itself, as Distill-CF does)."""
+        where a sampler tunes itself, as Distill-CF does); ``record`` takes the history of
+        samplers that optimise (Distill-CF's steps)."""
 
 
 class UserSubsetSampler(Sampler):
@@ -90,12 +97,13 @@ class UserSubsetSampler(Sampler):
     def choose(self, split: Split, k: int) -> tuple[np.ndarray, dict[str, float]]:
         """``k`` user indices, and any sampler-specific numbers for the metadata."""
 
-    def sample(self, split: Split) -> Support:
+    def sample(self, split: Split, record: Record = no_record) -> Support:
         start = time.perf_counter()
         rows, extra = self.choose(split, resolve_budget(self.budget, split.n_users))
         return keep_rows(split.train, rows, time.perf_counter() - start, **extra)
 
 
-def build_sampler(cfg: Any, seed: int) -> Sampler:
-    """The sampler ``cfg._target_`` names (``conf/sampler/<name>.yaml``), seeded by the run."""
-    return build("sampler", cfg, seed=seed)
+def build_sampler(cfg: Any, **runtime: Any) -> Sampler:
+    """The sampler ``cfg._target_`` names (``conf/sampler/<name>.yaml``); ``runtime``: the run's
+    ``seed`` and, for samplers that cache their output, ``support_dir`` (``paths.support_dir``)."""
+    return build("sampler", cfg, **runtime)

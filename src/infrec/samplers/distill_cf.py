@@ -16,6 +16,7 @@ from typing import Any
 
 from infrec.data.matrix import Split
 from infrec.distillation.loop import DistillSettings, distill
+from infrec.models.base import Record, no_record
 from infrec.samplers.base import Sampler, Support, describe_support, resolve_budget
 from infrec.samplers.support_file import load_support, save_support
 
@@ -75,7 +76,7 @@ class DistillCFSampler(Sampler):
         seed = self.settings.seed
         return self.support_dir / f"{split.name}-distill_cf-{mu}-seed{seed}-{digest}.npz"
 
-    def sample(self, split: Split) -> Support:
+    def sample(self, split: Split, record: Record = no_record) -> Support:
         mu = resolve_budget(self.budget, split.n_users)
         if mu == split.n_users:
             # a summary as large as the data is the data: every sampler meets full data at 100%
@@ -87,7 +88,7 @@ class DistillCFSampler(Sampler):
             log.info("Distill-CF support from %s (best step %s)", path, meta.get("best_step"))
             info = describe_support(matrix, split.train, 0.0)
             return Support(matrix, {**info, **_numeric(meta), "seconds": meta.get("seconds", 0.0)})
-        matrix, meta = distill(split, mu, self.settings)
+        matrix, meta = distill(split, mu, self.settings, record)
         if path is not None:
             save_support(
                 path,

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from infrec.data.matrix import Split
 from infrec.data.matrix import binarize as binarize_rows
 from infrec.errors import InfrecError
+from infrec.models.base import Record, no_record
 from infrec.samplers.base import Sampler, Support, describe_support, resolve_budget
 from infrec.samplers.support_file import load_support
 
@@ -34,7 +35,7 @@ class FromFileSampler(Sampler):
         self.path, self.binarize, self.per_row, self.seed = str(path), binarize, per_row, seed
         self.budget = budget
 
-    def sample(self, split: Split) -> Support:
+    def sample(self, split: Split, record: Record = no_record) -> Support:
         start = time.perf_counter()
         matrix, meta = load_support(self.path)
         if matrix.shape[1] != split.n_items:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from infrec.data.matrix import Split
 from infrec.errors import InfrecError
+from infrec.models.base import Record, no_record
 from infrec.samplers.base import Sampler, Support, describe_support, resolve_budget
 
 
@@ -17,7 +18,7 @@ class FullSampler(Sampler):
     def __init__(self, budget: int | float | None, seed: int):
         self.budget, self.seed = budget, seed
 
-    def sample(self, split: Split) -> Support:
+    def sample(self, split: Split, record: Record = no_record) -> Support:
         if self.budget is not None and resolve_budget(self.budget, split.n_users) != split.n_users:
             raise InfrecError(f"sampler.budget={self.budget}: full keeps every user; use 1.0")
         return Support(split.train, describe_support(split.train, split.train, 0.0))

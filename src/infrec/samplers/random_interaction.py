@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from infrec.data.matrix import Split
+from infrec.models.base import Record, no_record
 from infrec.samplers.base import Sampler, Support, describe_support, resolve_budget
 
 
@@ -20,7 +21,7 @@ class RandomInteractionSampler(Sampler):
     def __init__(self, budget: int | float | None, seed: int):
         self.budget, self.seed = budget, seed
 
-    def sample(self, split: Split) -> Support:
+    def sample(self, split: Split, record: Record = no_record) -> Support:
         start = time.perf_counter()
         train = split.train
         k = resolve_budget(self.budget, train.nnz, what="interactions")

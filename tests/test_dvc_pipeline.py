@@ -1,0 +1,158 @@
+"""The DVC pipeline: valid, each stage depending on exactly the code and params it uses, and
+`dvc exp run -S` working on every params file the README documents."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from infrec.paths import config_dir, project_root
+from tests.helpers import code_closure
+
+ROOT = project_root()
+PIPELINE = yaml.safe_load((ROOT / "dvc.yaml").read_text()) if (ROOT / "dvc.yaml").is_file() else {}
+DOCUMENTED_PARAMS = [
+    "config.yaml",
+    "prepare/paper.yaml",
+    "study/fraction_curve.yaml",
+    *(f"model/{p.name}" for p in sorted((config_dir() / "model").glob("*.yaml"))),
+    *(f"sampler/{p.name}" for p in sorted((config_dir() / "sampler").glob("*.yaml"))),
+]
+"""Params files a user may set with `dvc exp run -S conf/<file>:<key>=<value>` (README, DVC)."""
+
+
+STUDY_MODELS = ("infinite_ae", "ease")
+"""The models experiment=fraction_curve sweeps (conf/experiment/fraction_curve.yaml)."""
+
+
+def stages() -> dict[str, dict]:
+    """Stages with foreach expanded: name → {cmd, deps, params}."""
+    study = yaml.safe_load((config_dir() / "study" / "fraction_curve.yaml").read_text())
+    out = {}
+    for name, stage in PIPELINE["stages"].items():
+        if "foreach" not in stage:
+            out[name] = stage
+            continue
+        items = (
+            study["distill_budgets"]
+            if stage["foreach"] == "${distill_budgets}"
+            else stage["foreach"]
+        )
+        for item in items:
+            text = yaml.safe_dump(stage["do"]).replace("${item}", str(item))
+            out[f"{name}@{item}"] = yaml.safe_load(text)
+    return out
+
+
+def stage_code(stage: dict) -> set[str]:
+    """The source files a stage's deps cover (folders expanded to their .py files)."""
+    files = set()
+    for dep in stage["deps"]:
+        path = ROOT / dep
+        if dep.startswith("src/") and path.is_dir():
+            files |= {str(p.relative_to(ROOT)) for p in path.rglob("*.py")}
+        elif dep.startswith("src/"):
+            files.add(dep)
+    return files
+
+
+def entry_modules(name: str, stage: dict) -> set[str]:
+    """What a stage runs: its app, and for fits the study's models and the stage's sampler."""
+    cmd = stage["cmd"]
+    app = {
+        "infrec-fetch": "fetch",
+        "infrec-train": "train",
+        "infrec-distill": "distill",
+        "infrec-report": "report",
+    }
+    roots = {f"infrec.apps.{app[cmd.split()[0]]}"}
+    if cmd.startswith("infrec-train"):
+        sampler = next(w.split("=")[1] for w in cmd.split() if w.startswith("sampler="))
+        roots |= {f"infrec.models.{m}" for m in STUDY_MODELS} | {f"infrec.samplers.{sampler}"}
+    if cmd.startswith("infrec-distill"):
+        roots.add("infrec.samplers.distill_cf")
+    return roots
+
+
+pytestmark = pytest.mark.skipif(not PIPELINE, reason="dvc.yaml is not in this checkout")
+
+
+@pytest.mark.parametrize("name", list(stages()) if PIPELINE else [])
+def test_stage_depends_on_exactly_the_code_it_runs(name):
+    stage = stages()[name]
+    expected = code_closure(*entry_modules(name, stage))
+    listed = stage_code(stage)
+    assert listed - expected == set(), f"{name}: needless deps (edits there rerun it for nothing)"
+    assert expected - listed == set(), f"{name}: code it runs but does not depend on"
+
+
+def test_a_baseline_edit_reruns_no_stage():
+    touched = {f"src/infrec/models/{m}.py" for m in ("mf", "neumf", "mvae", "lightgcn", "poprec")}
+    touched |= {"src/infrec/models/training.py", "src/infrec/models/negatives.py"}
+    for name, stage in stages().items():
+        assert not touched & stage_code(stage), f"{name} would rerun after a baseline edit"
+
+
+@pytest.mark.parametrize("name", DOCUMENTED_PARAMS)
+def test_documented_params_files_hold_plain_values(name):
+    text = (config_dir() / name).read_text()
+    assert "${" not in text, f"conf/{name}: DVC cannot set keys of a file with interpolations"
+
+
+def test_dvc_pipeline_is_valid():
+    done = subprocess.run(
+        [sys.executable, "-m", "dvc", "stage", "list"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    names = [line.split()[0] for line in done.stdout.splitlines() if line.strip()]
+    assert names == list(stages())
+
+
+@pytest.mark.parametrize(
+    "assignment", ["conf/sampler/distill_cf.yaml:tau=5", "conf/config.yaml:seed=1"]
+)
+def test_dvc_exp_run_sets_params(assignment, tmp_path):
+    """``dvc exp run -S`` applies the value (a dry run of the first stage, in a copy)."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs git and a git checkout")
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for f in files:
+        if (ROOT / f).is_file():
+            (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / f, tmp_path / f)
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "copy"]):
+        subprocess.run(cmd, cwd=tmp_path, check=True, env=env, capture_output=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "dvc", "exp", "run", "--dry", "-S", assignment, "prepare"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "Running stage 'prepare'" in done.stdout
