@@ -26,6 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from infrec.errors import InfrecError
+from infrec.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -211,41 +212,46 @@ def evaluate(score_fn: Callable[[np.ndarray], np.ndarray], task: EvalTask) -> di
     ideal = np.cumsum(discounts)
     sums = {f"{m}@{k}": 0.0 for m in RANKING_METRICS for k in ks}
     pos_scores, neg_scores = [], []
-    for start in range(0, len(task.users), task.block_users):
-        block = slice(start, start + task.block_users)
-        rows = task.users[block]
-        scores = np.array(score_fn(rows), copy=True)
-        if scores.shape != (len(rows), n_items):
-            raise InfrecError(
-                f"model returned scores of shape {scores.shape}, expected {(len(rows), n_items)}"
-            )
-        if not np.all(np.isfinite(scores)):
-            raise InfrecError("model returned non-finite scores; check the support matrix and λ")
-        target = _dense_bool(task.targets, rows)
-        pos_scores.append(scores[target])
-        neg = np.take_along_axis(scores, task.negatives[block], axis=1)
-        neg_scores.append(neg[task.negatives_valid[block]])
+    n_blocks = -(-len(task.users) // task.block_users)
+    with Progress(
+        n_blocks, "evaluate blocks", every=1, logger=log, level=logging.DEBUG, bar_from=4
+    ) as progress:
+        for start in range(0, len(task.users), task.block_users):
+            block = slice(start, start + task.block_users)
+            rows = task.users[block]
+            scores = np.array(score_fn(rows), copy=True)
+            if scores.shape != (len(rows), n_items):
+                raise InfrecError(
+                    f"model returned scores of shape {scores.shape}, "
+                    f"expected {(len(rows), n_items)}"
+                )
+            if not np.all(np.isfinite(scores)):
+                raise InfrecError(
+                    "model returned non-finite scores; check the support matrix and λ"
+                )
+            target = _dense_bool(task.targets, rows)
+            pos_scores.append(scores[target])
+            neg = np.take_along_axis(scores, task.negatives[block], axis=1)
+            neg_scores.append(neg[task.negatives_valid[block]])
 
-        scores[_block_rows(task.context, rows)] = -np.inf
-        top = np.argpartition(-scores, kmax - 1, axis=1)[:, :kmax]
-        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)
-        hits = np.take_along_axis(target, top, axis=1)
-        n_t = target.sum(1)
-        hit_n = np.cumsum(hits, axis=1)
-        hit_w = np.cumsum(hits * task.weights[top], axis=1)
-        hit_dcg = np.cumsum(hits * discounts[None, :], axis=1)
-        best_w = task.ideal_psp[block]
-        for k in ks:
-            denom = np.minimum(k, n_t)
-            sums[f"hr@{k}"] += float(np.sum(hit_n[:, k - 1] / denom))
-            sums[f"recall@{k}"] += float(np.sum(hit_n[:, k - 1] / n_t))
-            sums[f"ndcg@{k}"] += float(np.sum(hit_dcg[:, k - 1] / ideal[denom - 1]))
-            psp = (hit_w[:, k - 1] / denom) / best_w[np.arange(len(rows)), denom - 1]
-            sums[f"psp@{k}"] += float(np.sum(psp))
-        log.debug(
-            "evaluated %d/%d users", min(start + task.block_users, len(task.users)), len(task.users)
-        )
+            scores[_block_rows(task.context, rows)] = -np.inf
+            top = np.argpartition(-scores, kmax - 1, axis=1)[:, :kmax]
+            order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
+            top = np.take_along_axis(top, order, axis=1)
+            hits = np.take_along_axis(target, top, axis=1)
+            n_t = target.sum(1)
+            hit_n = np.cumsum(hits, axis=1)
+            hit_w = np.cumsum(hits * task.weights[top], axis=1)
+            hit_dcg = np.cumsum(hits * discounts[None, :], axis=1)
+            best_w = task.ideal_psp[block]
+            for k in ks:
+                denom = np.minimum(k, n_t)
+                sums[f"hr@{k}"] += float(np.sum(hit_n[:, k - 1] / denom))
+                sums[f"recall@{k}"] += float(np.sum(hit_n[:, k - 1] / n_t))
+                sums[f"ndcg@{k}"] += float(np.sum(hit_dcg[:, k - 1] / ideal[denom - 1]))
+                psp = (hit_w[:, k - 1] / denom) / best_w[np.arange(len(rows)), denom - 1]
+                sums[f"psp@{k}"] += float(np.sum(psp))
+            progress.update()
     n_eval = len(task.users)
     metrics = {key: value / n_eval for key, value in sums.items()} if n_eval else {}
     auc = pooled_auc(

@@ -16,16 +16,25 @@ log = logging.getLogger(__name__)
 
 
 class Progress:
-    """``with Progress(total, "Distill-CF", every=10) as p: p.update(loss=0.3)``."""
+    """``with Progress(total, "Distill-CF", every=10) as p: p.update(loss=0.3)``.
+
+    Off a terminal, a line at ``level`` every ``every`` updates; on one, a bar when ``total`` is
+    at least ``bar_from`` (short loops stay quiet)."""
 
     def __init__(
-        self, total: int, desc: str, every: int = 10, logger: logging.Logger | None = None
+        self,
+        total: int,
+        desc: str,
+        every: int = 10,
+        logger: logging.Logger | None = None,
+        level: int = logging.INFO,
+        bar_from: int = 2,
     ):
         self.total, self.desc, self.every = int(total), desc, max(int(every), 1)
-        self.log = logger or log
+        self.log, self.level = logger or log, level
         self.done, self.start = 0, time.perf_counter()
         self._bar = None
-        if sys.stderr.isatty():
+        if sys.stderr.isatty() and self.total >= bar_from:
             from tqdm import tqdm
 
             self._bar = tqdm(total=self.total, desc=desc, leave=False, dynamic_ncols=True)
@@ -42,7 +51,8 @@ class Progress:
                 self._bar.set_postfix_str(text, refresh=False)
         elif self.done % self.every == 0 or self.done == self.total:
             rate = (time.perf_counter() - self.start) / max(self.done, 1)
-            self.log.info(
+            self.log.log(
+                self.level,
                 "%s %d/%d%s (%.2f s each)",
                 self.desc,
                 self.done,

@@ -162,3 +162,17 @@ def test_sampler_end_to_end_and_cached(tmp_path, monkeypatch):
 def test_bad_options(option, message):
     with pytest.raises(InfrecError, match=message):
         conf_sampler("distill_cf", support_dir=None, **{"budget": 4, **option}).sample(tiny_split())
+
+
+def test_distillation_records_loss_size_and_validation_per_step():
+    history = []
+    options = {"budget": 4, "gamma": 5, "tau": 2.0, "steps": 30, "patience": 30, "lr": 0.05}
+    conf_sampler("distill_cf", **options).sample(
+        tiny_split(), lambda axis, step, values: history.append((axis, step, values))
+    )
+    assert {axis for axis, _, _ in history} == {"distill_step"}
+    assert [step for _, step, _ in history] == list(range(31))
+    assert all({"loss", "support_mass_per_user"} <= set(v) for _, s, v in history if s > 0)
+    validated = [s for _, s, v in history if "val/hr@20" in v]
+    assert validated == [0, 25]  # the paper's schedule within 30 steps
+    assert all(0 < v["support_mass_per_user"] for _, _, v in history)

@@ -204,15 +204,12 @@ def distill(
                 val, lam = validate(support)
                 history.append({"step": i, "val_hr": val, "lambda": lam, "loss": loss})
                 values.update({f"val/{metric}": val, "lambda": lam})
-                log.info(
-                    "Distill-CF step %d: val %s %.4f (λ=%g), best %.4f at step %d",
-                    i,
-                    metric,
-                    val,
-                    lam,
-                    stopping.best_score,
-                    stopping.best_at or 0,
+                best = (
+                    f"best {stopping.best_score:.4f} at step {stopping.best_at}"
+                    if stopping.best_at
+                    else "the first validated sample"
                 )
+                log.info("Distill-CF step %d: val %s %.4f (λ=%g); %s", i, metric, val, lam, best)
             record("distill_step", i, values)
             bar.update(loss=loss, mass=row_mass / real_mass)
             if i in checks and not stopping.update(val, i, support) and stopping.should_stop(i):

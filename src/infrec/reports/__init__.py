@@ -45,7 +45,8 @@ def make_report(
     cfg = dict(logger or {"name": "none"})
     group = cfg.get("group")
     cfg.update(job_type="report", run_name=f"report-{group}" if group else "report")
-    tracker = build_tracker(cfg, out, {"kind": kind, "runs": str(root)})
+    tags = ["report", f"study:{kind}", *(str(t) for t in cfg.get("tags") or [])]
+    tracker = build_tracker(cfg, out, {"kind": kind, "runs": str(root)}, tags=tags)
     try:
         KINDS[kind](runs, out, tracker)
     finally:

@@ -1,0 +1,74 @@
+"""Sweeps as users run them: a launcher, one W&B group per sweep read back from the offline run
+files (summary = metrics.json, the report's table and plots), and reports that never pool
+different settings."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import wandb_run
+
+
+def sweep(args, tmp_path, ml100k_dir):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "infrec.apps.train",
+            "-m",
+            f"dataset.path={ml100k_dir}",
+            f"paths.cache_dir={tmp_path / 'cache'}",
+            f"hydra.sweep.dir={tmp_path / 'sweep'}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "WANDB_SILENT": "true"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return tmp_path / "sweep"
+
+
+def test_debug_sweep_on_joblib_is_one_wandb_group(ml100k_dir, tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    pytest.importorskip("wandb")
+    out = sweep(
+        ["experiment=debug", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "logger=wandb"],
+        tmp_path,
+        ml100k_dir,
+    )
+    jobs = [wandb_run(out / job) for job in ("0", "1")]
+    report = wandb_run(out / "report")
+    groups = {r["group"] for r in [*jobs, report]}
+    assert len(groups) == 1 and groups.pop().endswith("sweep")
+    for job, record in zip(("0", "1"), jobs, strict=True):
+        metrics = json.loads((out / job / "metrics.json").read_text())
+        assert {k: record["summary"].get(k) for k in metrics} == metrics
+        assert record["steps"] == {"grid/*": "grid"}
+        assert any(t.startswith("study:debug") for t in record["tags"])
+    assert {r["name"] for r in jobs} == {"ml-100k-infinite_ae-full", "ml-100k-ease-full"}
+    summary = report["summary"]  # nested keys joined by "/"
+    assert summary["fraction_curve/_type"] == "table-file"
+    assert summary["fraction_curve/nrows"] == 2
+    for kind in ("quality", "speedup"):  # the line plots' data tables
+        assert summary[f"{kind}/ml-100k-infinite_ae_table/_type"] == "table-file"
+    assert summary["fraction_curve_png/_type"] == "image-file"
+
+
+def test_report_keeps_different_settings_apart(ml100k_dir, tmp_path):
+    out = sweep(["model.depth=1,2", "model.lambdas=[5]"], tmp_path, ml100k_dir)
+    subprocess.run(
+        [sys.executable, "-m", "infrec.apps.report", str(out)], check=True, capture_output=True
+    )
+    with (out / "report" / "fraction_curve.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["setting"] for r in rows) == ["depth=1", "depth=2"]
+    assert all(r["seeds"] == "1" for r in rows)
