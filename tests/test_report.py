@@ -113,9 +113,29 @@ def test_fraction_curve_sweep_end_to_end(tmp_path):
     distill = [r for r in rows if r["sampler"] == "distill_cf"]
     assert {r["users"] for r in distill} == {"6"}
     assert (out / "fraction_curve.png").stat().st_size > 1000
-    assert len(list((out / "curves").glob("*.csv"))) == 8
-    summary = json.loads((out / "summary.json").read_text())
-    assert "infinite_ae/distill_cf/0.1/test/hr@10" in summary
+    # one DVC plot file per model, every sampler in it (full data the reference)
+    assert sorted(p.name for p in (out / "curves").glob("*.csv")) == [
+        "custom-ease.csv",
+        "custom-infinite_ae.csv",
+    ]
+    with (out / "curves" / "custom-infinite_ae.csv").open() as f:
+        points = list(csv.DictReader(f))
+    assert {p["sampler"] for p in points} == {
+        "User-RNS",
+        "head users",
+        "Interaction-RNS",
+        "Distill-CF",
+    }
+    rns = [p for p in points if p["sampler"] == "Interaction-RNS" and float(p["data_pct"]) < 100]
+    interaction_share = [
+        r for r in rows if r["sampler"] == "random_interaction" and r["model"] == "infinite_ae"
+    ]
+    assert float(rns[0]["data_pct"]) == pytest.approx(
+        100 * min(float(r["interaction_share"]) for r in interaction_share), rel=1e-4
+    )
+    compact = json.loads((out / "metrics" / "infinite_ae-distill_cf.json").read_text())
+    distill_iae = next(r for r in distill if r["model"] == "infinite_ae")
+    assert compact == {"hr@10 10%": round(100 * float(distill_iae["test/hr@10"]), 2)}
 
 
 def test_report_to_wandb_offline(tmp_path, monkeypatch):

@@ -128,7 +128,7 @@ def label_settings(rows: list[dict[str, Any]], also_ignore: Sequence[str] = ()) 
     ]
     by_group: dict[tuple, list[int]] = {}
     for i, row in enumerate(rows):
-        by_group.setdefault((row["dataset"], row["model"], row["sampler"]), []).append(i)
+        by_group.setdefault((row["dataset"], row["model"], row.get("sampler")), []).append(i)
     for members in by_group.values():
         keys = sorted({k for i in members for k in flat[i]})
         varying = [k for k in keys if len({flat[i].get(k) for i in members}) > 1]
