@@ -135,7 +135,7 @@ def test_fraction_curve_sweep_end_to_end(tmp_path):
     )
     compact = json.loads((out / "metrics" / "infinite_ae-distill_cf.json").read_text())
     distill_iae = next(r for r in distill if r["model"] == "infinite_ae")
-    assert compact == {"hr@10 10%": round(100 * float(distill_iae["test/hr@10"]), 2)}
+    assert compact == {"hr@10 010.0%": round(100 * float(distill_iae["test/hr@10"]), 2)}
 
 
 def test_report_to_wandb_offline(tmp_path, monkeypatch):

@@ -224,11 +224,12 @@ def curve_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def compact_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
-    """``{"hr@10 0.1%": 14.48, …, "hr@10 100%": 34.28}`` (test HR@10 ×100) for one (model,
+    """``{"hr@10 000.1%": 14.48, …, "hr@10 100.0%": 34.28}`` (test HR@10 ×100) for one (model,
     sampler) series: one compact row of ``dvc metrics show`` per series."""
     out = {}
     for r in sorted(rows, key=lambda r: r["budget"]):
-        budget = f"{100 * r['budget']:g}%" if r["budget"] <= 1 else f"{r['budget']:g}"
+        # zero-padded so that DVC's alphabetical columns run in budget order
+        budget = f"{100 * r['budget']:05.1f}%" if r["budget"] <= 1 else f"{r['budget']:g}"
         out[f"hr@10 {budget}"] = round(100 * r["test/hr@10"], 2)
     return out
 
