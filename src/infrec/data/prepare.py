@@ -24,11 +24,15 @@ import numpy as np
 from infrec.data.download import sha256_file
 from infrec.data.matrix import Split, csr_from_pairs
 from infrec.data.readers import Interactions, get_reader
+from infrec.data.synthetic import OPTIONS as SYNTHETIC_OPTIONS
+from infrec.data.synthetic import generate
 from infrec.errors import InfrecError
 
 log = logging.getLogger(__name__)
 
 TRAIN, VAL, TEST, DROPPED = 0, 1, 2, -1
+PREPARATION = ("rating_threshold", "min_user_interactions", "train_frac", "val_frac", "seed")
+"""The options of ``conf/prepare/`` that decide a split (part of every cache key)."""
 
 
 def resolve_source(cfg: Any) -> Path:
@@ -125,19 +129,7 @@ def cache_key(cfg: Any, source: Path) -> str:
         if p.is_file()
     ]
     fields = {
-        k: cfg.get(k)
-        for k in (
-            "format",
-            "sep",
-            "columns",
-            "header",
-            "string_ids",
-            "rating_threshold",
-            "min_user_interactions",
-            "train_frac",
-            "val_frac",
-            "seed",
-        )
+        k: cfg.get(k) for k in ("format", "sep", "columns", "header", "string_ids", *PREPARATION)
     }
     blob = json.dumps({"files": stats, "fields": _plain(fields)}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -167,25 +159,41 @@ def read_interactions(cfg: Any, source: Path) -> Interactions:
 
 
 def prepare(cfg: Any, cache_dir: str | Path | None = None) -> Split:
-    """Load the prepared split for a dataset config, building and caching it on first use."""
-    source = resolve_source(cfg)
-    if not source.exists():
-        raise InfrecError(
-            f"{source}: not found for dataset '{cfg.name}'; "
-            + (
-                f"run `infrec-fetch dataset={cfg.name}` or set dataset.path"
-                if cfg.get("files")
-                else "set dataset.path to a local copy"
+    """Load the prepared split for a dataset config, building and caching it on first use.
+
+    ``format: synthetic`` datasets are generated (:mod:`infrec.data.synthetic`) instead of read,
+    and cached by their generator options.
+    """
+    if str(cfg.format) == "synthetic":
+        key = synthetic_key(cfg)
+        source = None
+    else:
+        source = resolve_source(cfg)
+        if not source.exists():
+            raise InfrecError(
+                f"{source}: not found for dataset '{cfg.name}'; "
+                + (
+                    f"run `infrec-fetch dataset={cfg.name}` or set dataset.path"
+                    if cfg.get("files")
+                    else "set dataset.path to a local copy"
+                )
             )
-        )
-    get_reader(str(cfg.format))
-    key = cache_key(cfg, source)
+        get_reader(str(cfg.format))
+        key = cache_key(cfg, source)
     cached = Path(cache_dir) / f"{cfg.name}-{key}.npz" if cache_dir else None
     if cached is not None and cached.is_file():
         log.info("prepared split from cache %s", cached)
         return Split.load(cached)
-    split = build_split(read_interactions(cfg, source), cfg, name=str(cfg.name), key=key)
+    inter = generate(cfg) if source is None else read_interactions(cfg, source)
+    split = build_split(inter, cfg, name=str(cfg.name), key=key)
     if cached is not None:
         split.save(cached)
     log.info("prepared %s", split.describe())
     return split
+
+
+def synthetic_key(cfg: Any) -> str:
+    """Hash of a synthetic dataset's generator and preparation options."""
+    fields = {k: cfg.get(k) for k in (*SYNTHETIC_OPTIONS, *PREPARATION)}
+    blob = json.dumps({"synthetic": _plain(fields)}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
