@@ -109,26 +109,33 @@ def tiny_csv(path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def sweep(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
-    """Multirun the real CLI on the tiny CSV ``tmp_path / 'r.csv'``; ``args`` name the study."""
-    base = [
-        "dataset=custom",
-        f"dataset.path={tmp_path / 'r.csv'}",
-        "eval.ks=[10,20]",
-        "selection.metric=val/hr@20",
-        f"paths.cache_dir={tmp_path / 'cache'}",
-        f"paths.support_dir={tmp_path / 'supports'}",
-    ]
+def multirun(args: list[str]) -> subprocess.CompletedProcess:
+    """``infrec-train -m <args>`` as a user runs it (W&B offline and quiet); it must succeed."""
     done = subprocess.run(
-        [sys.executable, "-m", "infrec.apps.train", "-m", *base, *args],
+        [sys.executable, "-m", "infrec.apps.train", "-m", *args],
         capture_output=True,
         text=True,
         timeout=900,
         check=False,
-        env={**os.environ, "WANDB_MODE": "offline"},
+        env={**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done
+
+
+def sweep(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
+    """Multirun the real CLI on the tiny CSV ``tmp_path / 'r.csv'``; ``args`` name the study."""
+    return multirun(
+        [
+            "dataset=custom",
+            f"dataset.path={tmp_path / 'r.csv'}",
+            "eval.ks=[10,20]",
+            "selection.metric=val/hr@20",
+            f"paths.cache_dir={tmp_path / 'cache'}",
+            f"paths.support_dir={tmp_path / 'supports'}",
+            *args,
+        ]
+    )
 
 
 def wandb_records(path: Path) -> list:

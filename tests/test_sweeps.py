@@ -6,34 +6,17 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
-from tests.helpers import wandb_run
+from tests.helpers import multirun, wandb_run
 
 
 def sweep(args, tmp_path, ml100k_dir):
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "infrec.apps.train",
-            "-m",
-            f"dataset.path={ml100k_dir}",
-            f"paths.cache_dir={tmp_path / 'cache'}",
-            f"hydra.sweep.dir={tmp_path / 'sweep'}",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env={**os.environ, "WANDB_SILENT": "true"},
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    base = [f"dataset.path={ml100k_dir}", f"paths.cache_dir={tmp_path / 'cache'}"]
+    multirun([*base, f"hydra.sweep.dir={tmp_path / 'sweep'}", *args])
     return tmp_path / "sweep"
 
 
