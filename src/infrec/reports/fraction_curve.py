@@ -169,6 +169,7 @@ def full_value(rows: list[dict[str, Any]], key: str) -> float | None:
 def plot_png(path: Path, table: list[dict[str, Any]], metric: str = "test/hr@10") -> None:
     """Quality (×100, top) and speed-up (bottom) against % of data kept, log x, per model."""
     plt = pyplot()
+    from matplotlib.ticker import LogLocator
     groups = panels(table)
     fig, axes = plt.subplots(
         2, len(groups), figsize=(6.2 * len(groups), 8.0), squeeze=False, sharex="col"
@@ -199,6 +200,7 @@ def plot_png(path: Path, table: list[dict[str, Any]], metric: str = "test/hr@10"
             ax.set_xscale("log")
             ax.grid(alpha=0.3, which="both")
             ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
+        bottom.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
         bottom.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}×"))
         bottom.yaxis.set_minor_formatter(plt.NullFormatter())
         top.legend(fontsize=8, loc="lower right", framealpha=0.9)
