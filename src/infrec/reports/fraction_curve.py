@@ -170,6 +170,7 @@ def plot_png(path: Path, table: list[dict[str, Any]], metric: str = "test/hr@10"
     """Quality (×100, top) and speed-up (bottom) against % of data kept, log x, per model."""
     plt = pyplot()
     from matplotlib.ticker import LogLocator
+
     groups = panels(table)
     fig, axes = plt.subplots(
         2, len(groups), figsize=(6.2 * len(groups), 8.0), squeeze=False, sharex="col"
@@ -244,16 +245,13 @@ def render(runs: list[dict[str, Any]], out: Path, tracker: Tracker) -> None:
     plot_png(png, table)
     tracker.table("fraction_curve", table, COLUMNS)
     for (dataset, model, setting), rows in panels(table).items():
-        stem = "-".join(
-            p for p in (dataset, model, setting.replace(" ", "_").replace("=", "")) if p
-        )
+        tag = setting.replace(" ", "_").replace("=", "")  # depth=2 → depth2, safe in file names
+        stem = "-".join(p for p in (dataset, model, tag) if p)
         write_csv(out / "curves" / f"{stem}.csv", curve_rows(rows), CURVE_COLUMNS)
-        for sampler, points in series(rows).items():
-            name = "-".join(
-                p for p in (model, setting.replace(" ", "_").replace("=", ""), sampler) if p
-            )
+        lines = series(rows)
+        for sampler, points in lines.items():
+            name = "-".join(p for p in (model, tag, sampler) if p)
             write_json(out / "metrics" / f"{name}.json", compact_metrics(points))
-        lines = {s: p for s, p in series(rows).items()}
         label = model_label(model, setting)
         for key, y, title in (
             ("quality", lambda r: 100 * r["test/hr@10"], f"{label}: test HR@10 ×100"),
