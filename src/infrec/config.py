@@ -1,8 +1,8 @@
 """Config plumbing shared by the entry points: resolvers, sweep groups and run names.
 
-Registering the resolvers is an explicit call (:func:`register_resolvers`), made by each entry
-point before Hydra composes a config and by tests that compose one; importing this module changes
-nothing.
+Registering the resolvers and the schema is an explicit call (:func:`register`, made by
+:func:`run_app` in each entry point and by tests that compose a config); importing this module
+changes nothing.
 
 - ``${infrec.root:}``: the project root, so paths hold wherever a command is started;
 - ``${infrec.sweep_group:}``: in a multirun, the sweep's name (:func:`sweep_group` of its dir),

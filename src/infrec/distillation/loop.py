@@ -168,15 +168,19 @@ def distill(
     validate, metric = _validator(split, settings)
 
     key = jax.random.key(settings.seed)
-    init_val, lam = validate(np.asarray(logits))  # sets the first λ; not a candidate
     initial = np.asarray(logits)
+    init_val, lam = validate(initial)  # sets the first λ; not a candidate
     real_mass = split.train.nnz / split.n_users  # interactions per real user
     history = [{"step": 0, "val_hr": init_val, "lambda": lam}]
     log.info("Distill-CF μ=%d: step 0 val %s %.4f (λ=%g)", mu, metric, init_val, lam)
     record(
         "distill_step",
         0,
-        {f"val/{metric}": init_val, "lambda": lam, "support_mass_per_user": real_mass},
+        {
+            f"val/{metric}": init_val,
+            "lambda": lam,
+            "support_mass_per_user": float(initial.sum(1).mean()),
+        },
     )
     stopping = EarlyStopping(settings.patience, origin=1)
     checks = validation_steps(settings.steps)
@@ -199,6 +203,7 @@ def distill(
             if not np.isfinite(loss):
                 raise InfrecError(f"Distill-CF loss became {loss} at step {i}; lower sampler.lr")
             values = {"loss": loss, "support_mass_per_user": row_mass}
+            stop = False
             if i in checks:
                 support = np.asarray(sample(logits, key))
                 val, lam = validate(support)
@@ -210,9 +215,10 @@ def distill(
                     else "the first validated sample"
                 )
                 log.info("Distill-CF step %d: val %s %.4f (λ=%g); %s", i, metric, val, lam, best)
+                stop = not stopping.update(val, i, support) and stopping.should_stop(i)
             record("distill_step", i, values)
             bar.update(loss=loss, mass=row_mass / real_mass)
-            if i in checks and not stopping.update(val, i, support) and stopping.should_stop(i):
+            if stop:
                 since = i - (stopping.best_at or 0)
                 log.info("Distill-CF: no improvement for %d steps; stopping", since)
                 break
