@@ -107,3 +107,13 @@ def test_float32_by_default(data):
 def test_bad_hyper_parameters(kwargs, message):
     with pytest.raises(InfrecError, match=message):
         conf_model("infinite_ae", **kwargs)
+
+
+def test_a_distilled_support_keeps_its_lambda_at_its_depth():
+    model = conf_model("infinite_ae", lambdas=[0.0, 1.0, 5.0])
+    hinted = model.for_support({"infinite_ae": {"depth": 1, "lambda": 0.1}})
+    assert hinted.lambdas == [0.1] and hinted.depth == 1 and hinted.dtype == model.dtype
+    assert model.for_support({"infinite_ae": {"depth": 2, "lambda": 0.1}}) is model
+    assert model.for_support({}) is model
+    support = np.eye(3)
+    assert [hp for hp, _ in hinted.candidates(support)] == [{"lambda": 0.1}]

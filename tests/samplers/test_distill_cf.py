@@ -10,6 +10,8 @@ import scipy.sparse as sp
 from infrec.data.matrix import Split
 from infrec.distillation.estimator import (
     distill_loss,
+    factorable_ridge,
+    krr_predict,
     multi_gumbel_independent,
     multi_gumbel_pooled,
 )
@@ -146,6 +148,9 @@ def test_sampler_end_to_end_and_cached(tmp_path, monkeypatch):
     again = conf_sampler("distill_cf", **options).sample(split)
     np.testing.assert_array_equal(again.matrix, s.matrix)
     assert again.meta["best_step"] == s.meta["best_step"]
+    # ∞-AE on the summary is told the λ validated on the kept sample, from the cache too
+    assert s.hints == again.hints == {"infinite_ae": {"depth": 1, "lambda": s.meta["best_lambda"]}}
+    assert s.meta["best_lambda"] in (1e-5, 1e-3, 0.1, 1.0, 5.0, 50.0)
     with pytest.raises(AssertionError, match="distilled again"):  # another setting: a new run
         conf_sampler("distill_cf", **{**options, "tau": 3.0}).sample(split)
 
@@ -176,3 +181,20 @@ def test_distillation_records_loss_size_and_validation_per_step():
     validated = [s for _, s, v in history if "val/hr@20" in v]
     assert validated == [0, 25]  # the paper's schedule within 30 steps
     assert all(v["support_mass_per_user"] > 0 for _, _, v in history)
+
+
+def test_a_kernel_that_will_not_factorise_gets_the_first_jitter_that_does(x64):
+    rows = jnp.asarray(np.tile([[1.0, 0.0, 1.0, 0.0]], (4, 1)))  # four identical synthetic rows
+    k = rows @ rows.T  # rank one: no Cholesky at λ = 0
+    scale = float(jnp.trace(k)) / 4
+    assert float(factorable_ridge(k, jnp.asarray(0.0))) == pytest.approx(1e-6 * scale)
+    assert float(factorable_ridge(k, jnp.asarray(0.5))) == pytest.approx(0.5 * scale)
+    targets = jnp.asarray(np.eye(4))
+    pred, grad = jax.value_and_grad(lambda s: krr_predict(s, targets, 0.0, depth=1).sum())(rows)
+    assert np.isfinite(float(pred)) and np.all(np.isfinite(np.asarray(grad)))
+
+
+def test_reuse_lambda_false_leaves_the_grid_to_the_model():
+    options = {"budget": 4, "gamma": 5, "tau": 2.0, "steps": 25, "patience": 30, "lr": 0.05}
+    support = conf_sampler("distill_cf", reuse_lambda=False, **options).sample(tiny_split())
+    assert support.hints == {}

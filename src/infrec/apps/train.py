@@ -89,7 +89,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
         def score(fitted) -> float:  # early stopping of trained models
             return validation(fitted).get(selection, math.nan)
 
-        candidates = model.candidates(support.matrix, Monitor(score, tracker.record))
+        fit_model = model.for_support(support.hints)
+        candidates = fit_model.candidates(support.matrix, Monitor(score, tracker.record))
         chosen = select(candidates, validation, selection, on_candidate=tried)
         t_test = time.perf_counter()
         test = evaluate(chosen.fitted.scorer(test_context), test_task)

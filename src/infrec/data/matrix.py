@@ -24,6 +24,17 @@ def csr_from_pairs(users: np.ndarray, items: np.ndarray, shape: tuple[int, int])
     return m
 
 
+def group_ranks(groups: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Each row's position (0, 1, …) in its group ordered by ascending ``keys`` (random keys: a
+    shuffle). ``groups``: dense ints ≥ 0."""
+    order = np.lexsort((keys, groups))
+    counts = np.bincount(groups)
+    starts = np.cumsum(counts) - counts
+    rank = np.empty(len(groups), np.int64)
+    rank[order] = np.arange(len(groups)) - starts[groups[order]]
+    return rank
+
+
 def row_index(rows: np.ndarray | slice) -> np.ndarray | slice:
     """``rows`` as a slice when they are consecutive ascending indices, else unchanged.
 

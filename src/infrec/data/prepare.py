@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from infrec.data.derive import derive
 from infrec.data.download import sha256_file
-from infrec.data.matrix import Split, csr_from_pairs
+from infrec.data.matrix import Split, csr_from_pairs, group_ranks
 from infrec.data.readers import Interactions, get_reader
 from infrec.data.synthetic import OPTIONS as SYNTHETIC_OPTIONS
 from infrec.data.synthetic import generate
@@ -51,13 +52,8 @@ def split_labels(
     users: np.ndarray, rng: np.random.Generator, train_frac: float, val_frac: float
 ) -> np.ndarray:
     """Per-user random train/val/test labels for interactions grouped by dense user index."""
-    n = len(users)
-    order = np.lexsort((rng.random(n), users))
-    counts = np.bincount(users)
-    starts = np.cumsum(counts) - counts
-    rank = np.empty(n, np.int64)
-    rank[order] = np.arange(n) - starts[users[order]]
-    n_u = counts[users].astype(np.float64)
+    rank = group_ranks(users, rng.random(len(users)))
+    n_u = np.bincount(users)[users].astype(np.float64)
     first = np.floor(train_frac * n_u)
     second = np.floor((train_frac + val_frac) * n_u)
     labels = np.where(rank < first, TRAIN, np.where(rank < second, VAL, TEST))
@@ -129,7 +125,8 @@ def cache_key(cfg: Any, source: Path) -> str:
         if p.is_file()
     ]
     fields = {
-        k: cfg.get(k) for k in ("format", "sep", "columns", "header", "string_ids", *PREPARATION)
+        k: cfg.get(k)
+        for k in ("format", "sep", "columns", "header", "string_ids", "derive", *PREPARATION)
     }
     blob = json.dumps({"files": stats, "fields": _plain(fields)}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -162,7 +159,8 @@ def prepare(cfg: Any, cache_dir: str | Path | None = None) -> Split:
     """Load the prepared split for a dataset config, building and caching it on first use.
 
     ``format: synthetic`` datasets are generated (:mod:`infrec.data.synthetic`) instead of read,
-    and cached by their generator options.
+    and cached by their generator options; a ``derive`` block cuts the rows read to another
+    dataset's shape first (:mod:`infrec.data.derive`, part of the cache key).
     """
     if str(cfg.format) == "synthetic":
         key = synthetic_key(cfg)
@@ -185,6 +183,8 @@ def prepare(cfg: Any, cache_dir: str | Path | None = None) -> Split:
         log.info("prepared split from cache %s", cached)
         return Split.load(cached)
     inter = generate(cfg) if source is None else read_interactions(cfg, source)
+    if cfg.get("derive") is not None:
+        inter = derive(inter, cfg.derive)
     split = build_split(inter, cfg, name=str(cfg.name), key=key)
     if cached is not None:
         split.save(cached)

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 
 from infrec.kernels.ntk import kernels_from_gram, ntk_traced
-from infrec.linalg import HIGHEST
+from infrec.linalg import HIGHEST, JITTERS
 from infrec.sparse import CSR, spmm
 
 
@@ -89,10 +89,32 @@ def krr_predict(
         gram = spmm(*targets_csr, support.T)
         sq_t, sq_s = jnp.sum(targets * targets, 1), jnp.sum(support * support, 1)
         k_ts = kernels_from_gram(gram, sq_t, sq_s, depth=depth, n0=support.shape[1])[0]
-    n = k_ss.shape[0]
-    reg = k_ss + jnp.abs(lam) * jnp.trace(k_ss) / n * jnp.eye(n, dtype=k_ss.dtype)
+    eye = jnp.eye(k_ss.shape[0], dtype=k_ss.dtype)
+    reg = k_ss + factorable_ridge(k_ss, lam) * eye
     alpha = jsl.cho_solve(jsl.cho_factor(reg, lower=True), support)
     return jnp.dot(k_ts, alpha, precision=HIGHEST)
+
+
+def factorable_ridge(k: jax.Array, lam: jax.Array) -> jax.Array:
+    """The ridge ``|λ|·mean diag(k)``, or, where ``k`` plus it will not factorise in this
+    precision, the first of :data:`infrec.linalg.JITTERS` (× mean diagonal) that does.
+
+    Sparse data make near-duplicate synthetic rows, whose kernel's smallest eigenvalues drown in
+    float32 round-off: λ = 1e-3 then fails to factorise and the loss is NaN. Which ridge works is
+    decided on a gradient-free copy (one extra μ³/3 Cholesky); the ridge itself stays
+    differentiable, and is the requested one wherever that factorises.
+    """
+    scale = jnp.trace(k) / k.shape[0]
+    ridges = jnp.concatenate(
+        [jnp.reshape(jnp.abs(lam), (1,)), jnp.maximum(jnp.abs(lam), jnp.asarray(JITTERS))]
+    ).astype(k.dtype)
+    fixed, eye = jax.lax.stop_gradient((k, scale)), jnp.eye(k.shape[0], dtype=k.dtype)
+
+    def fails(i):
+        chol = jnp.linalg.cholesky(fixed[0] + ridges[i] * fixed[1] * eye)
+        return (i < len(JITTERS)) & ~jnp.all(jnp.isfinite(jnp.diagonal(chol)))
+
+    return ridges[jax.lax.while_loop(fails, lambda i: i + 1, 0)] * scale
 
 
 def distill_objective(

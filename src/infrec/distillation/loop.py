@@ -222,8 +222,10 @@ def distill(
                 since = i - (stopping.best_at or 0)
                 log.info("Distill-CF: no improvement for %d steps; stopping", since)
                 break
+    best_step = stopping.best_at or 0
     meta = {
-        "best_step": stopping.best_at or 0,
+        "best_step": best_step,
+        "best_lambda": next(h["lambda"] for h in history if h["step"] == best_step),
         "best_val_hr": stopping.best_score,
         "steps_run": last,
         "seconds_per_step": t_steps / max(n_steps, 1),

@@ -68,6 +68,11 @@ class Model(ABC):
         their best epoch (numeric facts such as that epoch are reported as hyper-parameters).
         """
 
+    def for_support(self, hints: dict[str, dict[str, Any]]) -> Model:
+        """The model to fit on a support made with ``hints`` (``Support.hints``); this one,
+        unless a model knows better (∞-AE on a Distill-CF summary keeps the distilled λ)."""
+        return self
+
 
 def build_model(cfg: Any, **runtime: Any) -> Model:
     """The model ``cfg._target_`` names (``conf/model/<name>.yaml``); ``runtime``: seed, dtype."""

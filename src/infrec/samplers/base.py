@@ -29,6 +29,9 @@ class Support:
 
     matrix: sp.csr_matrix | np.ndarray
     meta: dict[str, float] = field(default_factory=dict)
+    hints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Settings the support was made for, per model name (Distill-CF: ∞-AE's depth and λ), which
+    :meth:`infrec.models.base.Model.for_support` may adopt."""
 
 
 def describe_support(

@@ -43,9 +43,11 @@ class DistillCFSampler(Sampler):
         pool_factor: float | None,
         target_batch: int | None,
         log_every: int,
+        reuse_lambda: bool,
         support_dir: str | None,
     ):
         self.budget = budget
+        self.reuse_lambda = bool(reuse_lambda)
         self.settings = DistillSettings(
             gamma=int(gamma),
             tau=float(tau),
@@ -87,7 +89,10 @@ class DistillCFSampler(Sampler):
             matrix, meta = load_support(path)
             log.info("Distill-CF support from %s (best step %s)", path, meta.get("best_step"))
             info = describe_support(matrix, split.train, 0.0)
-            return Support(matrix, {**info, **_numeric(meta), "seconds": meta.get("seconds", 0.0)})
+            seconds = meta.get("seconds", 0.0)
+            return Support(
+                matrix, {**info, **_numeric(meta), "seconds": seconds}, self._hints(meta)
+            )
         matrix, meta = distill(split, mu, self.settings, record)
         if path is not None:
             save_support(
@@ -97,7 +102,14 @@ class DistillCFSampler(Sampler):
             )
             log.info("saved Distill-CF support to %s", path)
         info = describe_support(matrix, split.train, meta["seconds"])
-        return Support(matrix, {**info, **_numeric(meta)})
+        return Support(matrix, {**info, **_numeric(meta)}, self._hints(meta))
+
+    def _hints(self, meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """∞-AE's depth and the λ validated on the kept sample (``reuse_lambda``)."""
+        lam = meta.get("best_lambda")
+        if not self.reuse_lambda or lam is None:  # None: a support file from before λ was kept
+            return {}
+        return {"infinite_ae": {"depth": self.settings.depth, "lambda": float(lam)}}
 
 
 def _numeric(meta: dict[str, Any]) -> dict[str, float]:
