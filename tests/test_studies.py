@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from infrec.apps.train import run
 from infrec.paths import config_dir
-from infrec.reports import depth, paper_table
+from infrec.reports import depth, every_model, paper_table
 from infrec.reports.paper_table import best_per_model, markdown
 from infrec.track import build_tracker
 from tests.helpers import compose_cfg, sweep, tiny_csv
@@ -90,6 +90,60 @@ def test_depth_sweep_end_to_end(tmp_path):
     assert [int(r["depth"]) for r in rows] == [1, 3]
     assert all(float(r["lambda"]) in (1.0, 10.0) for r in rows)
     assert (out / "depth.png").stat().st_size > 1000
+
+
+def test_every_model_sweep_end_to_end(tmp_path):
+    done = run_sweep(
+        [
+            "experiment=every_model",
+            "study.models='infinite_ae,mf'",
+            "study.budgets='5,10,1.0'",
+        ],
+        tmp_path,
+    )
+    out = tmp_path / "sweep" / "report"
+    text = (out / "every_model.md").read_text()
+    for model in ("∞-AE", "MF"):
+        assert f"| {model} | 5 |" in text and f"| {model} | 10 |" in text
+        assert f"| {model} | all 60 (full data) |" in text
+    with (out / "every_model.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert {(r["model"], r["sampler"]) for r in rows} == {
+        (m, s) for m in ("infinite_ae", "mf") for s in ("distill_cf", "random_user")
+    }
+    assert all(float(r["speedup"]) > 0 for r in rows)
+    assert (out / "every_model.png").stat().st_size > 1000
+    assert sorted(p.name for p in (out / "curves").iterdir()) == [
+        "custom-infinite_ae.csv",
+        "custom-mf.csv",
+    ]
+    assert "every_model.md" in done.stdout
+
+
+def test_every_model_table_flags_a_summary_below_random_users():
+    def row(model, sampler, users, ndcg, share=0.1):
+        return {
+            "dataset": "toy",
+            "model": model,
+            "setting": "",
+            "sampler": sampler,
+            "users": users,
+            "user_share": share,
+            "interaction_share": share,
+            "test/ndcg@10": ndcg,
+            "test/hr@10": ndcg,
+            "fit_s": 0.5,
+            "speedup": 4.0,
+        }
+
+    table = [
+        row("mf", "distill_cf", 50, 0.10),
+        row("mf", "random_user", 50, 0.15),
+        row("mf", "random_user", 500, 0.25, share=1.0),
+    ]
+    text = every_model.markdown(table)
+    assert "| MF | 50 | 10.00 | 10.00 | 0.5 | 4× | 15.00 | 15.00 | 0.5 | 4× | -5.00 |" in text
+    assert "| MF | all 500 (full data) | 25.00 |" in text
 
 
 def test_search_grids_name_real_model_options():

@@ -2,7 +2,8 @@
 
 - ``fraction_curve`` (:mod:`.fraction_curve`): quality and speed-up against the data kept;
 - ``paper_table`` (:mod:`.paper_table`): every model beside the paper's main table;
-- ``depth`` (:mod:`.depth`): ∞-AE against the depth of its network.
+- ``depth`` (:mod:`.depth`): ∞-AE against the depth of its network;
+- ``every_model`` (:mod:`.every_model`): every model on Distill-CF summaries against random users.
 
 Each kind's ``render(runs, out, tracker)`` writes its files; :func:`make_report` reads the runs,
 opens the tracker (a W&B run of job type ``report`` in the sweep's group) and dispatches.
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from infrec.errors import InfrecError
-from infrec.reports import depth, fraction_curve, paper_table
+from infrec.reports import depth, every_model, fraction_curve, paper_table
 from infrec.reports.common import collect_runs
 from infrec.track import Tracker, build_tracker
 
@@ -23,6 +24,7 @@ KINDS: dict[str, Callable[[list[dict[str, Any]], Path, Tracker], None]] = {
     "fraction_curve": fraction_curve.render,
     "paper_table": paper_table.render,
     "depth": depth.render,
+    "every_model": every_model.render,
 }
 
 

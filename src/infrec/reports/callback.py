@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
@@ -12,12 +14,28 @@ from infrec.reports import make_report
 
 
 class ReportCallback(Callback):
-    """Aggregate a multirun's sweep dir with the report of ``kind`` when the sweep ends."""
+    """Aggregate a multirun's sweep dir with the report of ``kind`` when the sweep ends.
 
-    def __init__(self, kind: str = "fraction_curve"):
+    The report goes to ``<sweep dir>/report``; with ``publish_dir`` also there, a fixed folder
+    that DVC plots and metrics read (``dvc.yaml``) whichever timestamped sweep made it last.
+    """
+
+    def __init__(self, kind: str = "fraction_curve", publish_dir: str | None = None):
         self.kind = kind
+        self.publish_dir = publish_dir
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         logger = OmegaConf.to_container(config.logger, resolve=True)
         logger["group"] = logger.get("group") or sweep_group(config.hydra.sweep.dir)
         make_report(config.hydra.sweep.dir, kind=self.kind, logger=logger)
+        if self.publish_dir:
+            publish(config.hydra.sweep.dir, Path(self.publish_dir), self.kind)
+
+
+def publish(runs: str | Path, out: Path, kind: str) -> None:
+    """The report of ``runs`` as the whole content of ``out`` (no file of an older study stays)."""
+    fresh = out.with_name(out.name + ".new")
+    shutil.rmtree(fresh, ignore_errors=True)
+    make_report(runs, fresh, kind=kind)
+    shutil.rmtree(out, ignore_errors=True)
+    fresh.rename(out)

@@ -73,7 +73,15 @@ SAMPLER_COLOURS = {
     "from_file": "#8c564b",
     "full": "#000000",
 }
-MODEL_LABELS = {"infinite_ae": "∞-AE", "ease": "EASE"}
+MODEL_LABELS = {
+    "infinite_ae": "∞-AE",
+    "ease": "EASE",
+    "mf": "MF",
+    "neumf": "NeuMF",
+    "mvae": "Mult-VAE",
+    "lightgcn": "LightGCN",
+    "poprec": "PopRec",
+}
 X_LABEL = "% of data kept (users; interactions for Interaction-RNS), log scale"
 
 
@@ -172,8 +180,9 @@ def plot_png(path: Path, table: list[dict[str, Any]], metric: str = "test/hr@10"
     from matplotlib.ticker import LogLocator
 
     groups = panels(table)
+    width = 6.2 if len(groups) <= 3 else 4.6  # six models stay readable on one screen
     fig, axes = plt.subplots(
-        2, len(groups), figsize=(6.2 * len(groups), 8.0), squeeze=False, sharex="col"
+        2, len(groups), figsize=(width * len(groups), 8.0), squeeze=False, sharex="col"
     )
     for col, ((dataset, model, setting), rows) in enumerate(groups.items()):
         top, bottom = axes[0][col], axes[1][col]
@@ -232,7 +241,7 @@ def compact_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
     out = {}
     for r in sorted(rows, key=lambda r: r["budget"]):
         # zero-padded so that DVC's alphabetical columns run in budget order
-        budget = f"{100 * r['budget']:05.1f}%" if r["budget"] <= 1 else f"{r['budget']:g}"
+        budget = f"{100 * r['budget']:05.1f}%" if r["budget"] <= 1 else f"{int(r['budget']):05d}"
         out[f"hr@10 {budget}"] = round(100 * r["test/hr@10"], 2)
     return out
 
@@ -244,6 +253,15 @@ def render(runs: list[dict[str, Any]], out: Path, tracker: Tracker) -> None:
     png = out / "fraction_curve.png"
     plot_png(png, table)
     tracker.table("fraction_curve", table, COLUMNS)
+    write_series(table, out, tracker)
+    tracker.image("fraction_curve_png", png)
+    print(format_summary(table))
+    print(f"report: {out / 'fraction_curve.csv'}, {png}")
+
+
+def write_series(table: list[dict[str, Any]], out: Path, tracker: Tracker) -> None:
+    """Per panel: the DVC plot file, one compact DVC metrics file per sampler, and the quality
+    and speed-up curves to the tracker."""
     for (dataset, model, setting), rows in panels(table).items():
         tag = setting.replace(" ", "_").replace("=", "")  # depth=2 → depth2, safe in file names
         stem = "-".join(p for p in (dataset, model, tag) if p)
@@ -265,9 +283,6 @@ def render(runs: list[dict[str, Any]], out: Path, tracker: Tracker) -> None:
                 title=f"{title} vs log10(% of data kept)",
                 xname="log10(% of data kept)",
             )
-    tracker.image("fraction_curve_png", png)
-    print(format_summary(table))
-    print(f"report: {out / 'fraction_curve.csv'}, {png}")
 
 
 def format_summary(table: list[dict[str, Any]]) -> str:

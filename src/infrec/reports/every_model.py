@@ -1,0 +1,97 @@
+"""Every model on a summary (the paper's Figure 4): Distill-CF against random users of the same
+size, and full data, for each model.
+
+The runs are a fraction-of-data sweep (:mod:`.fraction_curve` reads and averages them the same
+way), so the same DVC plot files and compact metrics are written, plus:
+
+- ``every_model.md``: per model and support size, test nDCG@10 / HR@10 ×100, fit seconds and
+  speed-up over full data for Distill-CF and for random users, their nDCG@10 difference (negative:
+  the summary does worse than real users of the same number, a finding), and the full-data row;
+- ``every_model.csv``: every averaged row (:data:`.fraction_curve.COLUMNS`);
+- ``every_model.png``: nDCG@10 (top) and speed-up (bottom) against % of users kept, per model;
+- to the tracker: the table, the curves and the PNG.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from infrec.reports.common import write_csv, write_text
+from infrec.reports.fraction_curve import (
+    COLUMNS,
+    model_label,
+    panels,
+    plot_png,
+    summarise,
+    write_series,
+)
+from infrec.track import Tracker
+
+SUMMARY, BASELINE = "distill_cf", "random_user"
+
+
+def _cells(row: dict[str, Any] | None) -> list[str]:
+    if row is None:
+        return ["—"] * 4
+    return [
+        f"{100 * row['test/ndcg@10']:.2f}",
+        f"{100 * row['test/hr@10']:.2f}",
+        f"{row['fit_s']:.3g}",
+        f"{row['speedup']:.3g}×" if math.isfinite(row["speedup"]) else "—",
+    ]
+
+
+def markdown(table: list[dict[str, Any]]) -> str:
+    """The comparison table: a row per (model, support size), full data last per model."""
+    head = (
+        "| model | users | Distill-CF nDCG@10 | HR@10 | fit s | speed-up "
+        "| random users nDCG@10 | HR@10 | fit s | speed-up | Distill-CF − random (nDCG@10) |"
+    )
+    lines = [head, "|" + "---|" * 11]
+    for (_, model, setting), rows in panels(table).items():
+        label = model_label(model, setting)
+        sizes: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
+        full = None
+        for r in rows:
+            if r["sampler"] == "full" or r["user_share"] == r["interaction_share"] == 1.0:
+                if full is None or r["speedup"] == 1.0:  # show the reference run itself
+                    full = r
+                continue
+            sizes[round(r["users"])][r["sampler"]] = r
+        for users in sorted(sizes):
+            ours, base = sizes[users].get(SUMMARY), sizes[users].get(BASELINE)
+            diff = (
+                f"{100 * (ours['test/ndcg@10'] - base['test/ndcg@10']):+.2f}"
+                if ours and base
+                else "—"
+            )
+            lines.append(
+                f"| {label} | {users:,} | "
+                + " | ".join(_cells(ours) + _cells(base))
+                + f" | {diff} |"
+            )
+        if full is not None:
+            lines.append(
+                f"| {label} | all {round(full['users']):,} (full data) | "
+                + " | ".join(_cells(full))
+                + " | | | | | |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def render(runs: list[dict[str, Any]], out: Path, tracker: Tracker) -> None:
+    """The table, figure, DVC plot files and tracker record of an every-model sweep."""
+    table = summarise(runs)
+    write_csv(out / "every_model.csv", table, COLUMNS)
+    text = markdown(table)
+    write_text(out / "every_model.md", text)
+    png = out / "every_model.png"
+    plot_png(png, table, metric="test/ndcg@10")
+    tracker.table("every_model", table, COLUMNS)
+    write_series(table, out, tracker)
+    tracker.image("every_model_png", png)
+    print(text)
+    print(f"report: {out / 'every_model.md'}, {png}")
