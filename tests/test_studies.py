@@ -10,6 +10,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from infrec.apps.train import run
+from infrec.config import register
 from infrec.paths import config_dir
 from infrec.reports import depth, every_model, paper_table
 from infrec.reports.paper_table import best_per_model, markdown
@@ -146,15 +147,17 @@ def test_every_model_table_flags_a_summary_below_random_users():
     assert "| MF | all 500 (full data) | 25.00 |" in text
 
 
-def test_search_grids_name_real_model_options():
+def test_search_grids_name_real_options():
+    register()  # the structured schema config.yaml's defaults name
     for path in sorted((config_dir() / "search").glob("*.yaml")):
         with initialize_config_dir(str(config_dir()), version_base="1.3"):
             cfg = compose("config", overrides=[f"search={path.stem}"], return_hydra_config=True)
-        assert cfg.model.name == path.stem
         params = cfg.hydra.sweeper.params
         assert params, path
         for key in params:
-            assert key.startswith("model.") and key[6:] in cfg.model, f"{path.name}: {key}"
+            group, option = key.split(".", 1)  # a model's or a sampler's own options
+            assert group in ("model", "sampler") and cfg[group].name == path.stem, path.name
+            assert option in cfg[group], f"{path.name}: {key}"
 
 
 def test_optuna_tuner_maximises_validation(tmp_path):

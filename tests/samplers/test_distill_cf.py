@@ -15,7 +15,7 @@ from infrec.distillation.estimator import (
     multi_gumbel_independent,
     multi_gumbel_pooled,
 )
-from infrec.distillation.loop import validation_steps
+from infrec.distillation.loop import capped_gamma, validation_steps
 from infrec.errors import InfrecError
 from infrec.samplers import distill_cf
 from infrec.sparse import csr_pair
@@ -198,3 +198,17 @@ def test_reuse_lambda_false_leaves_the_grid_to_the_model():
     options = {"budget": 4, "gamma": 5, "tau": 2.0, "steps": 25, "patience": 30, "lr": 0.05}
     support = conf_sampler("distill_cf", reuse_lambda=False, **options).sample(tiny_split())
     assert support.hints == {}
+
+
+def test_gamma_is_capped_so_a_summary_never_outweighs_the_data():
+    settings = conf_sampler("distill_cf", budget=4).settings  # the published γ = 200
+    assert capped_gamma(settings, interactions=791_718, mu=1000).gamma == 200  # ML-1M: no cap
+    sparse = capped_gamma(settings, interactions=6001, mu=500)  # the Magazine-shaped benchmark
+    assert sparse.gamma == 12 and sparse.tau == settings.tau
+    assert capped_gamma(settings, interactions=3, mu=10).gamma == 1
+    tiny = tiny_split()  # 30 users, ~100 train interactions: 4 synthetic users get ≤ N/4 each
+    support = conf_sampler(
+        "distill_cf", budget=4, gamma=200, tau=2.0, steps=25, patience=30, lr=0.05
+    ).sample(tiny)
+    assert support.meta["gamma"] == tiny.train.nnz // 4
+    assert support.meta["interactions"] <= tiny.train.nnz
