@@ -99,10 +99,15 @@ def test_every_model_sweep_end_to_end(tmp_path):
             "experiment=every_model",
             "study.models='infinite_ae,mf'",
             "study.budgets='5,10,1.0'",
+            f"hydra.callbacks.report.publish_dir={tmp_path / 'published'}",
         ],
         tmp_path,
     )
     out = tmp_path / "sweep" / "report"
+    published = sorted(
+        p.relative_to(tmp_path / "published") for p in (tmp_path / "published").rglob("*")
+    )
+    assert published == sorted(p.relative_to(out) for p in out.rglob("*") if "wandb" not in p.parts)
     text = (out / "every_model.md").read_text()
     for model in ("∞-AE", "MF"):
         assert f"| {model} | 5 |" in text and f"| {model} | 10 |" in text

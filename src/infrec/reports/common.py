@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,12 @@ def support_origin(path: Path) -> dict[str, Any]:
 def mean_of(members: Sequence[dict[str, float]], key: str) -> float:
     """The mean of ``key`` over metric dicts (NaN where a dict lacks it)."""
     return float(np.mean([m.get(key, np.nan) for m in members]))
+
+
+def sd_of(members: Sequence[dict[str, float]], key: str) -> float:
+    """The sample standard deviation of ``key`` over metric dicts (NaN for fewer than two)."""
+    values = [m.get(key, np.nan) for m in members]
+    return float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]], columns: Sequence[str]) -> None:

@@ -89,7 +89,7 @@ def render(runs: list[dict[str, Any]], out: Path, tracker: Tracker) -> None:
     text = markdown(table)
     write_text(out / "every_model.md", text)
     png = out / "every_model.png"
-    plot_png(png, table, metric="test/ndcg@10")
+    plot_png(png, table, metric="test/ndcg@10", xlabel="% of users kept, log scale")
     tracker.table("every_model", table, COLUMNS)
     write_series(table, out, tracker)
     tracker.image("every_model_png", png)

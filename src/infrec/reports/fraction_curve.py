@@ -9,6 +9,7 @@ runs that differ in anything but the seed, the budget and file locations are nev
 - ``speedup = full-data fit seconds / this fit seconds`` (``time/fit_best_s``: kernel or Gram
   product plus one solve at the chosen hyper-parameter);
 - ``rel_<metric> = metric / full-data metric`` (quality relative to full data),
+- ``test/ndcg@10_sd``, ``test/hr@10_sd``: the sample standard deviation over the seeds,
 
 where the full-data reference of a (dataset, model, setting) is its ``full`` run, else any run
 whose support kept every user and interaction. Writes into the report folder:
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from infrec.paths import write_json
-from infrec.reports.common import label_settings, mean_of, pyplot, save_png, write_csv
+from infrec.reports.common import label_settings, mean_of, pyplot, save_png, sd_of, write_csv
 from infrec.track import Tracker
 
 QUALITY = ("test/hr@10", "test/ndcg@10", "test/hr@100", "test/ndcg@100", "test/psp@10", "test/auc")
@@ -51,6 +52,8 @@ COLUMNS = (
     "sample_s",
     "speedup",
     *QUALITY,
+    "test/ndcg@10_sd",
+    "test/hr@10_sd",
     *(f"rel_{q.split('/')[1]}" for q in QUALITY),
 )
 CURVE_COLUMNS = ("sampler", "data_pct", "hr@10", "ndcg@10", "hr@100", "speedup")
@@ -134,6 +137,8 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out["data_share"] = out[share]
         for q in QUALITY:
             out[q] = mean_of(metrics, q)
+        for q in ("test/ndcg@10", "test/hr@10"):  # the spread over seeds
+            out[f"{q}_sd"] = sd_of(metrics, q)
         ref = reference.get((dataset, model, setting))
         out["speedup"] = ref["time/fit_best_s"] / out["fit_s"] if ref else math.nan
         for q in QUALITY:
@@ -174,7 +179,9 @@ def full_value(rows: list[dict[str, Any]], key: str) -> float | None:
     return full[0][key] if full else None
 
 
-def plot_png(path: Path, table: list[dict[str, Any]], metric: str = "test/hr@10") -> None:
+def plot_png(
+    path: Path, table: list[dict[str, Any]], metric: str = "test/hr@10", xlabel: str = X_LABEL
+) -> None:
     """Quality (×100, top) and speed-up (bottom) against % of data kept, log x, per model."""
     plt = pyplot()
     from matplotlib.ticker import LogLocator
@@ -205,7 +212,7 @@ def plot_png(path: Path, table: list[dict[str, Any]], metric: str = "test/hr@10"
         top.set_ylabel(f"test {metric.split('/')[-1].upper().replace('NDCG', 'nDCG')} (×100)")
         bottom.set_ylabel("fit speed-up over full data (×, log scale)")
         bottom.set_yscale("log")
-        bottom.set_xlabel(X_LABEL)
+        bottom.set_xlabel(xlabel)
         for ax in (top, bottom):
             ax.set_xscale("log")
             ax.grid(alpha=0.3, which="both")
