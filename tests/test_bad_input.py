@@ -144,6 +144,7 @@ def test_ctrl_c_ends_with_one_line_and_status_130(ml100k_dir, tmp_path):
             f"hydra.run.dir={tmp_path / 'run'}",
             "model=mf",
             "model.epochs=1000",
+            "model.patience=1000",  # never stops early: still training when interrupted
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
