@@ -149,6 +149,9 @@ def test_ctrl_c_ends_with_one_line_and_status_130(ml100k_dir, tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a background job of a non-interactive shell inherits SIGINT ignored; a user's terminal
+        # does not — give the child the default disposition so Python installs its handler
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 120
     while time.time() < deadline and not (tmp_path / "run" / "train.log").is_file():
