@@ -27,15 +27,16 @@ class ReportCallback(Callback):
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         logger = OmegaConf.to_container(config.logger, resolve=True)
         logger["group"] = logger.get("group") or sweep_group(config.hydra.sweep.dir)
-        make_report(config.hydra.sweep.dir, kind=self.kind, logger=logger)
+        report = make_report(config.hydra.sweep.dir, kind=self.kind, logger=logger)
         if self.publish_dir:
-            publish(config.hydra.sweep.dir, Path(self.publish_dir), self.kind)
+            publish(report, Path(self.publish_dir))
 
 
-def publish(runs: str | Path, out: Path, kind: str) -> None:
-    """The report of ``runs`` as the whole content of ``out`` (no file of an older study stays)."""
+def publish(report: Path, out: Path) -> None:
+    """A copy of the rendered ``report`` folder (its tracker files left out) as the whole content
+    of ``out``: no file of an older study stays, and nothing is rendered twice."""
     fresh = out.with_name(out.name + ".new")
     shutil.rmtree(fresh, ignore_errors=True)
-    make_report(runs, fresh, kind=kind)
+    shutil.copytree(report, fresh, ignore=shutil.ignore_patterns("wandb"))
     shutil.rmtree(out, ignore_errors=True)
     fresh.rename(out)
