@@ -153,11 +153,16 @@ def test_ctrl_c_ends_with_one_line_and_status_130(ml100k_dir, tmp_path):
         # does not — give the child the default disposition so Python installs its handler
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    deadline = time.time() + 120
-    while time.time() < deadline and not (tmp_path / "run" / "train.log").is_file():
-        time.sleep(0.5)
-    time.sleep(8)  # well into training
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not (tmp_path / "run" / "train.log").is_file():
+            time.sleep(0.5)
+        time.sleep(8)  # well into training
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:  # a failing test must not leave a 1,000-epoch run behind
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130
     assert "Traceback" not in err and err.strip().splitlines()[-1] == "interrupted"

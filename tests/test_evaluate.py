@@ -87,3 +87,53 @@ def test_k_larger_than_items():
 def test_non_finite_scores_are_an_error():
     with pytest.raises(InfrecError, match="non-finite scores"):
         evaluate(lambda rows: np.full((len(rows), 5), np.nan), hand_task())
+
+
+def random_task_parts(n_users=200, n_items=40, seed=0):
+    rng = np.random.default_rng(seed)
+    context = sp.csr_matrix((rng.random((n_users, n_items)) < 0.2).astype(np.float32))
+    targets = sp.csr_matrix(
+        ((rng.random((n_users, n_items)) < 0.1) & (context.toarray() == 0)).astype(np.float32)
+    )
+    targets[::7] = 0  # some users without targets
+    targets.eliminate_zeros()
+    scores = rng.random((n_users, n_items))
+    return context, targets, scores
+
+
+@pytest.mark.parametrize("sample", [50, 0.25])
+def test_eval_users_sample_equals_evaluating_those_users_alone(sample):
+    """A sample's ranking metrics are the metrics of its users alone, and it is seeded."""
+    context, targets, scores = random_task_parts()
+    weights = np.ones(40)
+    task = EvalTask.build(context, targets, context + targets, weights, ks=[5], users=sample)
+    eligible = int((np.diff(targets.indptr) > 0).sum())
+    n = 50 if sample == 50 else round(0.25 * eligible)
+    assert len(task.users) == n and np.all(np.diff(targets[task.users].indptr) > 0)
+    again = EvalTask.build(context, targets, context + targets, weights, ks=[5], users=sample)
+    np.testing.assert_array_equal(task.users, again.users)
+    alone = sp.lil_matrix(targets.shape, dtype=np.float32)
+    alone[task.users] = targets[task.users]
+    only = EvalTask.build(context, alone.tocsr(), context + targets, weights, ks=[5])
+    m, ref = evaluate(lambda r: scores[r], task), evaluate(lambda r: scores[r], only)
+    for key in ("hr@5", "ndcg@5", "recall@5", "psp@5"):
+        assert m[key] == pytest.approx(ref[key])
+    assert m["n_users"] == n and m["n_users_sampled_from"] == eligible
+    assert m["n_users_skipped"] == 200 - eligible  # users without targets, not the unsampled
+
+
+def test_eval_users_all_or_more_is_everyone():
+    context, targets, _ = random_task_parts()
+    full = EvalTask.build(context, targets, context + targets, np.ones(40), ks=[5])
+    for sample in (None, 1.0, 10_000):
+        task = EvalTask.build(
+            context, targets, context + targets, np.ones(40), ks=[5], users=sample
+        )
+        np.testing.assert_array_equal(task.users, full.users)
+
+
+@pytest.mark.parametrize("sample", [0, -3, 2.5])
+def test_eval_users_bad_values(sample):
+    context, targets, _ = random_task_parts()
+    with pytest.raises(InfrecError, match=r"eval.users=.*a user count ≥ 1, a share in \(0, 1\)"):
+        EvalTask.build(context, targets, context + targets, np.ones(40), users=sample)

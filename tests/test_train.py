@@ -141,3 +141,10 @@ def test_wandb_offline(ml100k_dir, tmp_path, monkeypatch):
     offline = list((tmp_path / "run" / "wandb").glob("offline-run-*"))
     assert len(offline) == 1
     assert list(offline[0].glob("*.wandb"))
+
+
+def test_eval_users_sample_is_recorded(ml100k_dir, tmp_path):
+    cfg = compose_cfg([*ml100k_overrides(ml100k_dir), "model=ease", "eval.users=300"], tmp_path)
+    metrics = run(cfg, run_dir=tmp_path / "run")
+    assert metrics["val/n_users"] == metrics["test/n_users"] == 300
+    assert metrics["test/n_users_sampled_from"] == 943 - metrics["test/n_users_skipped"]

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from omegaconf import MISSING, OmegaConf
 
@@ -74,6 +74,7 @@ class EvalSchema:
     ks: list[int] = MISSING
     n_negatives: int = MISSING
     block_users: int = MISSING
+    users: Optional[float] = None  # noqa: UP045 - OmegaConf's schemas need typing.Optional
 
 
 @dataclass

@@ -11,7 +11,9 @@ validation time, train + validation at test time) are masked, all other items ar
 - ``auc``      = one pooled Mann–Whitney AUC over every user's (target, negative) score pairs, where
   each user's 50 negatives are distinct random items the user never interacted with.
 
-Users without targets are left out of the averages and counted in ``n_users_skipped``; a metric
+Users without targets are left out of the averages and counted in ``n_users_skipped``; with
+``eval.users`` the metrics are those of a seeded sample of the users with targets, and
+``n_users_sampled_from`` says how many it was drawn from. A metric
 that is undefined (no user with targets; AUC without a positive and a negative) is absent, never
 NaN. Memory is bounded by ``block_users × n_items``.
 """
@@ -105,9 +107,27 @@ def _sample_negatives(
     keys = rng.random((len(rows), n_items), dtype=np.float32)
     keys[_block_rows(known, rows)] = np.inf
     n = min(n, n_items)
-    picked = np.argpartition(keys, n - 1, axis=1)[:, :n]
+    # a copy, not a view: a view would keep the block's whole rows × items argpartition alive
+    picked = np.argpartition(keys, n - 1, axis=1)[:, :n].astype(np.int32)
     valid = np.isfinite(np.take_along_axis(keys, picked, axis=1))
     return picked, valid
+
+
+def sample_users(users: np.ndarray, sample: float | None, seed: int) -> np.ndarray:
+    """A seeded sample of ``users`` (sorted): ``sample`` users when ≥ 1, that share when in (0, 1),
+    all when None. The same seed draws the same users for validation and test."""
+    if sample is None:
+        return users
+    sample = float(sample)
+    if not sample > 0 or (sample > 1 and sample != int(sample)):
+        raise InfrecError(
+            f"eval.users={sample:g}: give a user count ≥ 1, a share in (0, 1), or null for all"
+        )
+    n = len(users) if sample == 1 else int(sample) if sample > 1 else round(sample * len(users))
+    if n >= len(users):
+        return users
+    rng = np.random.default_rng((seed, 0x5EED))
+    return np.sort(rng.choice(users, size=max(n, 1), replace=False))
 
 
 def _top_weight_sums(
@@ -155,6 +175,8 @@ class EvalTask:
     negatives_valid: np.ndarray
     ideal_psp: np.ndarray
     block_users: int
+    n_eligible: int = -1
+    """Users with targets; more than ``len(users)`` when evaluating on a sample (``eval.users``)."""
 
     @classmethod
     def build(
@@ -168,6 +190,7 @@ class EvalTask:
         n_negatives: int = 50,
         seed: int = 0,
         block_users: int = 2048,
+        users: float | None = None,
     ) -> EvalTask:
         n_items = targets.shape[1]
         ks = check_ks(ks, n_items)
@@ -175,7 +198,8 @@ class EvalTask:
             raise InfrecError(f"eval.n_negatives={n_negatives}: must be ≥ 1")
         if int(block_users) < 1:
             raise InfrecError(f"eval.block_users={block_users}: must be ≥ 1")
-        users = np.flatnonzero(np.diff(targets.indptr) > 0)
+        eligible = np.flatnonzero(np.diff(targets.indptr) > 0)
+        users = sample_users(eligible, users, seed)
         weights = np.asarray(item_weights, np.float64)
         rng = np.random.default_rng(seed)
         negs, valids = [], []
@@ -195,6 +219,7 @@ class EvalTask:
             negatives_valid=np.concatenate(valids) if valids else np.zeros((0, n_neg), bool),
             ideal_psp=_top_weight_sums(targets.tocsr(), users, weights, ks[-1]),
             block_users=int(block_users),
+            n_eligible=len(eligible),
         )
 
 
@@ -261,5 +286,8 @@ def evaluate(score_fn: Callable[[np.ndarray], np.ndarray], task: EvalTask) -> di
     if np.isfinite(auc):  # undefined without a positive and a negative: left out, not NaN
         metrics["auc"] = auc
     metrics["n_users"] = float(n_eval)
-    metrics["n_users_skipped"] = float(n_users - n_eval)
+    n_eligible = max(task.n_eligible, n_eval)
+    metrics["n_users_skipped"] = float(n_users - n_eligible)
+    if n_eligible > n_eval:  # a sample: how many it was drawn from
+        metrics["n_users_sampled_from"] = float(n_eligible)
     return metrics

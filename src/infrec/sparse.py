@@ -75,3 +75,8 @@ def csr_matmul(m: sp.spmatrix, dense: jax.Array) -> jax.Array:
     indptr = m.indptr.astype(np.int32)
     indptr[-1] = size
     return _csr_matmul(data, indices, indptr, dense, n_rows=m.shape[0])
+
+
+def rows_matmul(m: sp.spmatrix, rows: np.ndarray | slice, dense: jax.Array) -> np.ndarray:
+    """``(m @ dense)[rows]`` on the host, from the sparse rows (the models' context scoring)."""
+    return np.asarray(csr_matmul(sp.csr_matrix(m)[rows], dense))

@@ -45,7 +45,8 @@ def test_scores_match_closed_form(data, depth):
 
 
 def test_sparse_gram_update_and_dense_context_paths_agree(data):
-    """Few changed entries: the support Gram plus a sparse update; many: a dense product."""
+    """Few changed entries: the support Gram plus a sparse update; many: a CSR product; a
+    dense context: a dense product. All three equal the closed form."""
     support, context = data
     ((_, fitted),) = conf_model("infinite_ae", lambdas=[2.0], dtype="float64").candidates(
         sp.csr_matrix(support)
@@ -53,9 +54,15 @@ def test_sparse_gram_update_and_dense_context_paths_agree(data):
     few = support.copy()
     few[:4] = context[:4]  # a few users gain an item or two
     crowded = np.maximum(support, (np.arange(20) % 2 == 0)[None, :])  # half the items added
-    for ctx, path in ((few, "updated"), (crowded, "dense")):
-        assert fitted._context_gram(sp.csr_matrix(ctx)).__name__ == path
-        got = fitted.scorer(sp.csr_matrix(ctx))(np.arange(12))
+    cases = (
+        (sp.csr_matrix(few), "updated"),
+        (sp.csr_matrix(crowded), "sparse"),
+        (crowded, "dense"),
+    )
+    for ctx, path in cases:
+        assert fitted._context_gram(ctx).__name__ == path
+        got = fitted.scorer(ctx)(np.arange(12))
+        ctx = ctx.toarray() if sp.issparse(ctx) else ctx
         np.testing.assert_allclose(got, closed_form(support, ctx, 2.0, 1), rtol=1e-8, atol=1e-10)
 
 

@@ -69,6 +69,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
             "n_negatives": int(cfg.eval.n_negatives),
             "seed": int(cfg.seed),
             "block_users": int(cfg.eval.block_users),
+            "users": cfg.eval.get("users"),
         }
         test_context = (split.train + split.val).tocsr()
         val_task = EvalTask.build(split.train, split.val, known, weights, **eval_opts)

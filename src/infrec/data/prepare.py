@@ -24,7 +24,7 @@ import numpy as np
 from infrec.data.derive import derive
 from infrec.data.download import sha256_file
 from infrec.data.matrix import Split, csr_from_pairs, group_ranks
-from infrec.data.readers import Interactions, get_reader
+from infrec.data.readers import FOLDER_FORMATS, Interactions, get_reader
 from infrec.data.synthetic import OPTIONS as SYNTHETIC_OPTIONS
 from infrec.data.synthetic import generate
 from infrec.errors import InfrecError
@@ -41,7 +41,7 @@ def resolve_source(cfg: Any) -> Path:
     if not cfg.get("path"):
         raise InfrecError(f"dataset.path is not set for dataset '{cfg.name}'; give the raw file")
     path = Path(str(cfg.path)).expanduser()
-    if cfg.format != "paper_split" and path.is_dir():
+    if cfg.format not in FOLDER_FORMATS and path.is_dir():
         if not cfg.get("filename"):
             raise InfrecError(f"dataset.path={path} is a folder; set dataset.filename")
         path = path / str(cfg.filename)

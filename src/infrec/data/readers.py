@@ -3,18 +3,20 @@
 Ids are parsed as integers unless ``string_ids`` is set (Amazon-style tokens such as ``A1B2C3``);
 a non-numeric id or rating, a NaN or infinite rating, or bytes that are not UTF-8 text are
 reported with their file and line. Text files may be gzip-compressed (read transparently, by
-their first bytes, whatever their name). Parsing is column-wise with NumPy after one split per line.
+their first bytes, whatever their name). Text is read in bounded blocks and parsed column-wise
+(:mod:`infrec.data.text`): memory is one block plus the parsed NumPy columns.
 """
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import compress, repeat
 from pathlib import Path
 
 import numpy as np
 
+from infrec.data.text import fields, first_line, line_blocks, parse_column
 from infrec.errors import InfrecError
 
 
@@ -44,69 +46,6 @@ def _require_file(path: Path) -> Path:
     return path
 
 
-GZIP_MAGIC = b"\x1f\x8b"
-
-
-def read_text(path: Path) -> str:
-    """The file's text: UTF-8, gunzipped first when it starts with gzip's magic bytes."""
-    raw = path.read_bytes()
-    if raw[:2] == GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as e:
-            raise InfrecError(f"{path}: a damaged gzip file ({e}); download it again") from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        raise InfrecError(
-            f"{path}:{line}: not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start}); "
-            "give a delimited text file (plain or gzip), or set dataset.format for other formats"
-        ) from None
-
-
-def _split_lines(path: Path, sep: str, n_min: int, header: bool) -> tuple[list[list[str]], int]:
-    """Split every non-empty line of ``path`` on ``sep``; return rows and the first data line no."""
-    if not sep:
-        raise InfrecError(
-            "dataset.sep is empty; give the field separator, e.g. ',' or '\\t' (' ' splits on "
-            "any run of whitespace)"
-        )
-    lines = read_text(path).splitlines()
-    first = 1
-    if header and lines:
-        lines = lines[1:]
-        first = 2
-    rows = [ln.split(sep) if sep != " " else ln.split() for ln in lines]
-    for offset, row in enumerate(rows):
-        if row and row != [""] and len(row) < n_min:
-            raise InfrecError(
-                f"{path}:{first + offset}: expected at least {n_min} fields separated by "
-                f"{sep!r}, got {len(row)} ({lines[offset]!r}); "
-                "check dataset.sep and dataset.columns"
-            )
-    return rows, first
-
-
-def _column(
-    rows: list[list[str]], col: int, path: Path, first_line: int, kind: str, as_type: type
-) -> np.ndarray:
-    values = [r[col].strip() for r in rows if r and r != [""]]
-    try:
-        return np.asarray(values).astype(as_type) if values else np.zeros(0, as_type)
-    except ValueError:
-        line_nos = [first_line + i for i, r in enumerate(rows) if r and r != [""]]
-        for line_no, v in zip(line_nos, values, strict=True):
-            try:
-                as_type(v)
-            except ValueError:
-                hint = (
-                    " (set dataset.string_ids=true for non-numeric ids)" if kind != "rating" else ""
-                )
-                raise InfrecError(f"{path}:{line_no}: non-numeric {kind} {v!r}{hint}") from None
-        raise
-
-
 def read_delimited(
     path: str | Path,
     *,
@@ -126,25 +65,40 @@ def read_delimited(
             raise InfrecError(f"dataset.columns: missing '{key}'; give its 0-based field index")
     columns = {k: int(v) for k, v in columns.items() if v is not None}
     n_min = max(columns.values()) + 1
-    rows, first = _split_lines(path, sep, n_min, header)
     id_type = str if string_ids else np.int64
-    users = _column(rows, columns["user"], path, first, "user id", id_type)
-    items = _column(rows, columns["item"], path, first, "item id", id_type)
-    ratings = (
-        _column(rows, columns["rating"], path, first, "rating", np.float32)
-        if "rating" in columns
-        else None
+    kinds = {
+        "user": ("user id", id_type),
+        "item": ("item id", id_type),
+        "rating": ("rating", np.float32),
+        "timestamp": ("timestamp", np.float64),
+    }
+    parts: dict[str, list[np.ndarray]] = {key: [] for key in columns}
+    for block in line_blocks(path):
+        lines, numbers = block.lines, block.first + np.arange(len(block.lines))
+        if header and block.first == 1:
+            lines, numbers = lines[1:], numbers[1:]
+        table, numbers = fields(lines, numbers, sep, n_min, path)
+        for key, col in columns.items():
+            kind, as_type = kinds[key]
+            parts[key].append(parse_column(table[:, col], numbers, path, kind, as_type))
+        if "rating" in columns:
+            check_finite(parts["rating"][-1], numbers, path)
+    out = {
+        key: np.concatenate(chunks) if chunks else np.zeros(0, kinds[key][1])
+        for key, chunks in parts.items()
+    }
+    return Interactions(
+        out["user"], out["item"], out.get("rating"), out.get("timestamp"), source=str(path)
     )
-    if ratings is not None and not np.all(np.isfinite(ratings)):
-        bad = int(np.flatnonzero(~np.isfinite(ratings))[0])
-        line_no = [first + i for i, r in enumerate(rows) if r and r != [""]][bad]
-        raise InfrecError(f"{path}:{line_no}: rating {ratings[bad]} is not a finite number")
-    stamps = (
-        _column(rows, columns["timestamp"], path, first, "timestamp", np.float64)
-        if "timestamp" in columns
-        else None
-    )
-    return Interactions(users, items, ratings, stamps, source=str(path))
+
+
+def check_finite(ratings: np.ndarray, numbers: np.ndarray, path: Path) -> None:
+    """A NaN or infinite rating is an error naming its line."""
+    bad = np.flatnonzero(~np.isfinite(ratings))
+    if len(bad):
+        raise InfrecError(
+            f"{path}:{numbers[bad[0]]}: rating {ratings[bad[0]]} is not a finite number"
+        )
 
 
 def read_movielens_dat(path: str | Path, **_: object) -> Interactions:
@@ -168,8 +122,7 @@ def read_atomic(path: str | Path, *, string_ids: bool = False, **_: object) -> I
     rating and timestamp are used when present.
     """
     path = _require_file(path)
-    text = read_text(path)
-    head = text[: text.find("\n") if "\n" in text else len(text)].rstrip("\r").split("\t")
+    head = first_line(path).split("\t")
     names = [h.split(":")[0] for h in head]
     wanted = {"user": "user_id", "item": "item_id", "rating": "rating", "timestamp": "timestamp"}
     columns = {k: names.index(v) for k, v in wanted.items() if v in names}
@@ -210,13 +163,78 @@ def read_paper_split(path: str | Path, **_: object) -> Interactions:
     return Interactions(users, items, ratings, None, labels, source=str(folder))
 
 
+NETFLIX_FILES = "combined_data_*.txt"
+
+
+def read_netflix_prize(path: str | Path, **_: object) -> Interactions:
+    """The Netflix Prize's ``combined_data_*.txt`` as downloaded (Kaggle's netflix-prize-data):
+    a ``MovieID:`` line, then that movie's ``CustomerID,Rating,Date`` rows.
+
+    ``path`` is one such file or the folder holding them (all are read, in name order; the
+    folder's other files — probe, qualifying, titles — are not interactions). Dates become
+    timestamps in seconds.
+    """
+    path = Path(path)
+    files = sorted(path.glob(NETFLIX_FILES)) if path.is_dir() else [_require_file(path)]
+    if not files:
+        raise InfrecError(
+            f"{path}: no {NETFLIX_FILES} files in this folder; point dataset.path at the "
+            "unpacked Kaggle download (netflix-prize-data)"
+        )
+    parts: list[tuple[np.ndarray, ...]] = []
+    for file in files:
+        movie = None
+        for block in line_blocks(file):
+            lines, numbers = block.lines, block.first + np.arange(len(block.lines))
+            is_movie = np.fromiter(map(str.endswith, lines, repeat(":")), bool, len(lines))
+            heads = np.flatnonzero(is_movie)
+            ids = parse_column(
+                np.array([lines[h][:-1] for h in heads], dtype=str),
+                numbers[heads],
+                file,
+                "movie id",
+                np.int64,
+            )
+            rows = np.flatnonzero(~is_movie)
+            owner = (np.cumsum(is_movie) - 1)[rows]  # each row's movie, -1: the carried one
+            table, kept = fields(list(compress(lines, ~is_movie)), numbers[rows], ",", 3, file)
+            owner = owner[np.searchsorted(numbers[rows], kept)]
+            if movie is None and len(owner) and owner[0] < 0:
+                raise InfrecError(
+                    f"{file}:{kept[0]}: a rating row before any 'MovieID:' line; is this a "
+                    f"Netflix Prize {NETFLIX_FILES} file?"
+                )
+            lookup = np.concatenate([[-1 if movie is None else movie], ids])
+            days = parse_column(table[:, 2], kept, file, "date", "datetime64[D]")
+            parts.append(
+                (
+                    parse_column(table[:, 0], kept, file, "customer id", np.int64),
+                    lookup[owner + 1],
+                    parse_column(table[:, 1], kept, file, "rating", np.float32),
+                    days.astype(np.int64).astype(np.float64) * 86400.0,
+                )
+            )
+            check_finite(parts[-1][2], kept, file)
+            movie = int(ids[-1]) if len(ids) else movie
+    users, items, ratings, stamps = (
+        np.concatenate([p[j] for p in parts]) if parts else np.zeros(0) for j in range(4)
+    )
+    return Interactions(
+        users.astype(np.int64), items.astype(np.int64), ratings, stamps, source=str(path)
+    )
+
+
 READERS: dict[str, Callable[..., Interactions]] = {
     "movielens_dat": read_movielens_dat,
     "movielens_100k": read_movielens_100k,
     "atomic": read_atomic,
     "delimited": read_delimited,
     "paper_split": read_paper_split,
+    "netflix_prize": read_netflix_prize,
 }
+
+FOLDER_FORMATS = frozenset({"paper_split", "netflix_prize"})
+"""Formats whose ``dataset.path`` may be a folder (read whole, not one ``dataset.filename``)."""
 
 
 def get_reader(fmt: str) -> Callable[..., Interactions]:

@@ -10,13 +10,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 
+import jax.numpy as jnp
 import numpy as np
 import scipy.sparse as sp
 
-from infrec.data.matrix import dense_rows
+from infrec.data.matrix import dense_rows, row_index
 from infrec.linalg import Array, asarray, check_lambdas, cho_solve, gram, matmul, stable_cholesky
 from infrec.models.base import Fitted, Model, Monitor, ScoreFn
 from infrec.numerics import resolve_dtype
+from infrec.sparse import rows_matmul
 
 
 def ease_weights(item_gram: Array, lam: float) -> Array:
@@ -34,7 +36,13 @@ class EASEFitted(Fitted):
         self.weights = weights
 
     def scorer(self, context: sp.csr_matrix) -> ScoreFn:
+        """``C B`` for blocks of users: a CSR product for sparse contexts (cost ∝ the rows'
+        nonzeros × items, instead of a dense ``rows × I × I`` product)."""
         w = self.weights
+        if sp.issparse(context):
+            context = sp.csr_matrix(context, dtype=w.dtype)
+            w_device = jnp.asarray(w)
+            return lambda rows: rows_matmul(context, row_index(rows), w_device)
         return lambda rows: np.asarray(
             matmul(asarray(dense_rows(context, rows, w.dtype), w.dtype), w)
         )

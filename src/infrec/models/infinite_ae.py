@@ -41,7 +41,7 @@ from infrec.kernels.ntk import ntk_from_gram
 from infrec.linalg import Array, asarray, check_lambdas, cho_solve, gram, matmul, stable_cholesky
 from infrec.models.base import Fitted, Model, Monitor, ScoreFn
 from infrec.numerics import resolve_dtype
-from infrec.sparse import csr_matmul
+from infrec.sparse import csr_matmul, rows_matmul
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,10 @@ class InfiniteAEFitted(Fitted):
     ``C Xᵀ = X Xᵀ + (C − X) Xᵀ``: a sparse product over the few changed entries instead of a dense
     ``U × I × U`` Gram product (``benchmarks/bench_linalg.py`` times both). It is used while the
     change holds at most a quarter of the context's entries (its cost grows with them; the dense
-    product's does not).
+    product's does not). Any other sparse context (validation on a synthetic support, a user
+    sample) takes ``C Xᵀ`` as a CSR product, cost ∝ the context's nonzeros × support users: 2.0×
+    faster than the dense product at ML-1M's density and 3.4× at Netflix's (2,048 context users,
+    3,000 support users, 17,770 items; docs/performance.md).
     """
 
     def __init__(
@@ -137,6 +140,17 @@ class InfiniteAEFitted(Fitted):
                 return g, sq_context[rows]
 
             return updated
+
+        if sp.issparse(context):
+            context = sp.csr_matrix(context, dtype=x.dtype)
+            sq_rows = np.asarray(context.multiply(context).sum(1), x.dtype).ravel()
+            x_t = jnp.asarray(x).T
+
+            def sparse(rows: np.ndarray):
+                rows = row_index(rows)
+                return rows_matmul(context, rows, x_t), sq_rows[rows]
+
+            return sparse
 
         def dense(rows: np.ndarray):
             c = asarray(dense_rows(context, rows, x.dtype), x.dtype)
