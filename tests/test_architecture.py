@@ -28,6 +28,7 @@ LAYERS = (
         "infrec.registry",
         "infrec.config",
         "infrec.progress",
+        "infrec.memory",
     ),
     ("infrec.data",),
     ("infrec.kernels", "infrec.linalg", "infrec.sparse"),

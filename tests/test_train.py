@@ -148,3 +148,16 @@ def test_eval_users_sample_is_recorded(ml100k_dir, tmp_path):
     metrics = run(cfg, run_dir=tmp_path / "run")
     assert metrics["val/n_users"] == metrics["test/n_users"] == 300
     assert metrics["test/n_users_sampled_from"] == 943 - metrics["test/n_users_skipped"]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [["model.landmarks=200"], ["sampler=random_user", "sampler.budget=200"]],
+)
+def test_nystrom_infinite_ae_beats_exact_on_the_same_users(overrides, ml100k_dir, tmp_path):
+    """200 landmarks fitted to every training user beat exact ∞-AE on 200 random users."""
+    base = [*ml100k_overrides(ml100k_dir), "sampler=random_user", "sampler.budget=200"]
+    exact = run(compose_cfg(base, tmp_path), run_dir=tmp_path / "exact")
+    cfg = compose_cfg([*ml100k_overrides(ml100k_dir), "model.solver=nystrom", *overrides], tmp_path)
+    nystrom = run(cfg, run_dir=tmp_path / "nystrom")
+    assert nystrom["test/ndcg@10"] > exact["test/ndcg@10"] + 0.01

@@ -6,7 +6,8 @@ imports: each layer imports only from itself and the layers above it in this lis
 define names.
 
 1. core: ``errors``, ``paths`` (and atomic writes), ``numerics`` (dtypes), ``registry`` (configs
-   → objects, type-checked), ``config`` (resolvers, schema, run names), ``progress``;
+   → objects, type-checked), ``config`` (resolvers, schema, run names), ``progress``, ``memory``
+   (the plan checked against ``runtime.memory_gb``);
 2. ``data``: readers, download, preparation and the cached :class:`~infrec.data.matrix.Split`;
 3. numerics: ``kernels`` (the NTK), ``linalg`` (Gram, Cholesky, solves), ``sparse``;
 4. ``models``: fit on any support, score users from their history;

@@ -78,6 +78,11 @@ class EvalSchema:
 
 
 @dataclass
+class RuntimeSchema:
+    memory_gb: Optional[float] = None  # noqa: UP045 - OmegaConf's schemas need typing.Optional
+
+
+@dataclass
 class SelectionSchema:
     metric: str = MISSING
 
@@ -93,6 +98,7 @@ class RunSchema:
     dtype: str = MISSING
     eval: EvalSchema = field(default_factory=EvalSchema)
     selection: SelectionSchema = field(default_factory=SelectionSchema)
+    runtime: RuntimeSchema = field(default_factory=RuntimeSchema)
     dataset: Any = MISSING
     sampler: Any = MISSING
     model: Any = MISSING

@@ -3,7 +3,13 @@ import pytest
 from omegaconf import OmegaConf
 
 from infrec.data.matrix import Split
-from infrec.data.prepare import build_split, prepare, split_labels
+from infrec.data.prepare import (
+    build_split,
+    dense_index,
+    first_occurrences,
+    prepare,
+    split_labels,
+)
 from infrec.data.readers import Interactions
 from infrec.errors import InfrecError
 from tests.helpers import PAPER_SPLIT, need
@@ -115,3 +121,26 @@ def test_paper_split_as_published(tmp_path):
     assert (split.n_users, split.n_items) == (6040, 3706)
     assert (split.train.nnz, split.val.nnz, split.test.nnz) == (791_718, 99_692, 108_799)
     assert split.item_counts.sum() == 791_718
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        np.array([5, 3, 3, 9, 0, 5]),
+        np.array([2**40, 7, 2**40, 1]),  # too sparse for a presence table: np.unique's path
+        np.array(["b", "a", "b"]),
+        np.zeros(0, np.int64),
+    ],
+)
+def test_dense_index_is_uniques_inverse(ids):
+    inverse, n = dense_index(ids)
+    distinct, expected = np.unique(ids, return_inverse=True)
+    np.testing.assert_array_equal(inverse, expected.ravel())
+    assert n == len(distinct)
+
+
+def test_first_occurrences_match_unique():
+    rng = np.random.default_rng(0)
+    for keys in (rng.integers(0, 50, 200), rng.permutation(200)):
+        _, first = np.unique(keys, return_index=True)
+        np.testing.assert_array_equal(first_occurrences(keys), np.sort(first))

@@ -15,6 +15,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from infrec import memory
 from infrec.config import one_line_errors, run_app, run_name, run_tags
 from infrec.data.load import load_split
 from infrec.evaluate import EvalTask, check_ks, clamp_metric_k, evaluate, metric_key, psp_weights
@@ -90,7 +91,20 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
         def score(fitted) -> float:  # early stopping of trained models
             return validation(fitted).get(selection, math.nan)
 
-        fit_model = model.for_support(support.hints)
+        fit_model = model.for_support(support.hints).with_targets(split.train)
+        users, items = support.matrix.shape
+        planned = memory.check(
+            fit_model.memory((users, items), int(cfg.eval.block_users))
+            + memory.evaluation_needs(int(cfg.eval.block_users), items),
+            cfg.runtime.memory_gb,
+            f"model={model.name} on {users:,} support users × {items:,} items",
+            fit_model.memory_advice,
+        )
+        log.info(
+            "memory plan: ~%.1f GB (budget %.1f GB)",
+            planned,
+            memory.budget_gb(cfg.runtime.memory_gb),
+        )
         candidates = fit_model.candidates(support.matrix, Monitor(score, tracker.record))
         chosen = select(candidates, validation, selection, on_candidate=tried)
         t_test = time.perf_counter()

@@ -24,6 +24,15 @@ def csr_from_pairs(users: np.ndarray, items: np.ndarray, shape: tuple[int, int])
     return m
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted: one in-place sort and a comparison (``np.unique`` hashes
+    integers in NumPy ≥ 2.3, which measured 20× slower on 10⁷ int64 keys)."""
+    values = np.sort(values)
+    keep = np.ones(len(values), bool)
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
+
+
 def group_ranks(groups: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Each row's position (0, 1, …) in its group ordered by ascending ``keys`` (random keys: a
     shuffle). ``groups``: dense ints ≥ 0."""

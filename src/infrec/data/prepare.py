@@ -61,10 +61,34 @@ def split_labels(
     return labels
 
 
+def dense_index(ids: np.ndarray) -> tuple[np.ndarray, int]:
+    """(each id's position among the sorted distinct ids, how many there are): ``np.unique``'s
+    inverse, computed through a presence table for non-negative integer ids below 2²⁶ or 4× the
+    row count (no sort: 12 M Netflix-shaped rows re-indexed in a fraction of a second)."""
+    if ids.dtype.kind in "iu" and len(ids):
+        low, high = int(ids.min()), int(ids.max())
+        if low >= 0 and high < max(4 * len(ids), 1 << 26):
+            present = np.zeros(high + 1, bool)
+            present[ids] = True
+            return np.cumsum(present)[ids] - 1, int(present.sum())
+    distinct, inverse = np.unique(ids, return_inverse=True)
+    return inverse.ravel(), len(distinct)
+
+
+def first_occurrences(keys: np.ndarray) -> np.ndarray:
+    """Positions of each distinct key's first occurrence, ascending (all of them when the keys
+    are distinct, told by one sort instead of ``np.unique``'s argsort)."""
+    ordered = np.sort(keys)
+    if not np.any(ordered[1:] == ordered[:-1]):
+        return np.arange(len(keys))
+    _, first = np.unique(keys, return_index=True)
+    return np.sort(first)
+
+
 def _reindex(users: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
-    u_ids, u = np.unique(users, return_inverse=True)
-    i_ids, i = np.unique(items, return_inverse=True)
-    return u.ravel(), i.ravel(), len(u_ids), len(i_ids)
+    u, n_users = dense_index(users)
+    i, n_items = dense_index(items)
+    return u, i, n_users, n_items
 
 
 def build_split(inter: Interactions, cfg: Any, name: str = "", key: str = "") -> Split:
@@ -85,8 +109,7 @@ def build_split(inter: Interactions, cfg: Any, name: str = "", key: str = "") ->
         users, items = users[keep], items[keep]
         u, i, _, _ = _reindex(users, items)
         pair = u.astype(np.int64) * (int(i.max(initial=0)) + 1) + i
-        _, first = np.unique(pair, return_index=True)
-        first.sort()
+        first = first_occurrences(pair)
         users, items = users[first], items[first]
         min_n = int(cfg.get("min_user_interactions", 3))
         u, _, _, _ = _reindex(users, items)

@@ -233,7 +233,7 @@ READERS: dict[str, Callable[..., Interactions]] = {
     "netflix_prize": read_netflix_prize,
 }
 
-FOLDER_FORMATS = frozenset({"paper_split", "netflix_prize"})
+FOLDER_FORMATS = ("paper_split", "netflix_prize")
 """Formats whose ``dataset.path`` may be a folder (read whole, not one ``dataset.filename``)."""
 
 

@@ -109,6 +109,9 @@ def _validator(split: Split, settings: DistillSettings):
             lambdas=settings.lambdas,
             block_rows=max(len(support), 1),
             dtype="float32",
+            solver="exact",
+            landmarks=None,
+            seed=settings.seed,
         )
         chosen = select(
             model.candidates(support),

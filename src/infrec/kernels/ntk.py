@@ -161,6 +161,19 @@ def _check(x1, x2, depth: int) -> None:
         )
 
 
+def ntk_diagonal(sq: np.ndarray, depth: int = 1, *, n0: int) -> np.ndarray:
+    """``NTK(x, x)`` of rows with squared norms ``sq``: the recursion at ``c = 1`` (``θ = 0``,
+    ``E = K/2``, ``Ė = 1/2``), elementwise — no Gram product (the mean diagonal of a kernel too
+    large to build)."""
+    _check_depth(depth)
+    k = W_STD**2 * np.asarray(sq, np.float64) / n0 + B_STD**2
+    theta = k
+    for _ in range(int(depth)):
+        k = W_STD**2 * k / 2 + B_STD**2
+        theta = k + W_STD**2 / 2 * theta
+    return theta
+
+
 def ntk_nngp(
     x1: jax.Array | np.ndarray,
     x2: jax.Array | np.ndarray,

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from infrec.memory import Need
 from infrec.registry import build
 
 ScoreFn = Callable[[np.ndarray], np.ndarray]
@@ -67,6 +68,19 @@ class Model(ABC):
         Closed-form models ignore ``monitor``; trained models call it to stop early and keep
         their best epoch (numeric facts such as that epoch are reported as hyper-parameters).
         """
+
+    memory_advice: str = "lower sampler.budget"
+    """What to change when :meth:`memory` exceeds ``runtime.memory_gb`` (the up-front error)."""
+
+    def memory(self, support_shape: tuple[int, int], block_users: int) -> list[Need]:
+        """The large arrays fitting and scoring a support of this shape will hold; empty for
+        models whose memory is small or not estimated (the gradient-trained baselines)."""
+        return []
+
+    def with_targets(self, train: sp.csr_matrix) -> Model:
+        """The model to fit with the split's training rows at hand; this one, unless a model
+        fits a support against other targets (Nyström ∞-AE: every training user)."""
+        return self
 
     def for_support(self, hints: dict[str, dict[str, Any]]) -> Model:
         """The model to fit on a support made with ``hints`` (``Support.hints``); this one,

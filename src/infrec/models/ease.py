@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from infrec.data.matrix import dense_rows, row_index
 from infrec.linalg import Array, asarray, check_lambdas, cho_solve, gram, matmul, stable_cholesky
+from infrec.memory import Need, itemsize
 from infrec.models.base import Fitted, Model, Monitor, ScoreFn
 from infrec.numerics import resolve_dtype
 from infrec.sparse import rows_matmul
@@ -58,6 +59,16 @@ class EASE(Model):
     ):
         self.lambdas = check_lambdas(lambdas)
         self.dtype = resolve_dtype(dtype)
+
+    memory_advice = "EASE's item × item matrices do not shrink with users: use ∞-AE, or fewer items"
+
+    def memory(self, support_shape: tuple[int, int], block_users: int) -> list[Need]:
+        users, items = support_shape
+        b = itemsize(self.dtype)
+        return [
+            Need("support rows, dense", (users, items), b),
+            Need("item Gram, Cholesky, identity, P, B and B's device copy", (6, items, items), b),
+        ]
 
     def candidates(
         self, support: sp.csr_matrix | np.ndarray, monitor: Monitor | None = None

@@ -26,6 +26,7 @@ while scoring.
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -39,11 +40,15 @@ from infrec.data.matrix import dense_rows, row_index
 from infrec.errors import InfrecError
 from infrec.kernels.ntk import ntk_from_gram
 from infrec.linalg import Array, asarray, check_lambdas, cho_solve, gram, matmul, stable_cholesky
+from infrec.memory import Need, itemsize
 from infrec.models.base import Fitted, Model, Monitor, ScoreFn
 from infrec.numerics import resolve_dtype
 from infrec.sparse import csr_matmul, rows_matmul
 
 log = logging.getLogger(__name__)
+
+SOLVERS = ("exact", "nystrom")
+"""``model.solver``: exact kernel ridge regression on the support, or Nyström over all users."""
 
 
 def same_rows(a: sp.spmatrix | np.ndarray, b: sp.spmatrix | np.ndarray) -> bool:
@@ -96,6 +101,10 @@ class InfiniteAEFitted(Fitted):
     def scorer(self, context: sp.csr_matrix) -> ScoreFn:
         if same_rows(context, self.support):
             return self._in_sample()
+        return self._kernel_scorer(context)
+
+    def _kernel_scorer(self, context: sp.csr_matrix) -> ScoreFn:
+        """``K(C, X) α`` for blocks of context users."""
         alpha, x, depth, n0 = self.alpha, self.x, self.depth, self.x.shape[1]
         context_gram = self._context_gram(context)
         sq_support = (x * x).sum(1)
@@ -170,15 +179,72 @@ class InfiniteAE(Model):
         lambdas: Sequence[float],
         block_rows: int,
         dtype: str,
+        solver: str,
+        landmarks: int | None,
+        seed: int,
     ):
         if int(depth) != depth or int(depth) < 1:
             raise InfrecError(f"model.depth={depth}: ∞-AE needs an integer depth ≥ 1")
         if int(block_rows) < 1:
             raise InfrecError(f"model.block_rows={block_rows}: must be ≥ 1")
+        if solver not in SOLVERS:
+            raise InfrecError(f"model.solver={solver!r}: choose one of {', '.join(SOLVERS)}")
+        if landmarks is not None and (int(landmarks) != landmarks or int(landmarks) < 1):
+            raise InfrecError(f"model.landmarks={landmarks}: a user count ≥ 1, or null")
         self.depth = int(depth)
         self.lambdas = check_lambdas(lambdas)
         self.block_rows = int(block_rows)
         self.dtype = resolve_dtype(dtype)
+        self.solver, self.seed = solver, int(seed)
+        self.landmarks = None if landmarks is None else int(landmarks)
+        self.targets: sp.csr_matrix | None = None
+
+    @property
+    def memory_advice(self) -> str:  # type: ignore[override]
+        if self.solver == "nystrom":
+            return "lower model.landmarks (an m × m system and m × items solutions)"
+        return (
+            "lower sampler.budget, or keep every user with model.solver=nystrom "
+            "model.landmarks=<m> (m × m instead of support users²)"
+        )
+
+    def memory(self, support_shape: tuple[int, int], block_users: int) -> list[Need]:
+        users, items = support_shape
+        b = itemsize(self.dtype)
+        if self.solver == "nystrom":
+            m = users if self.landmarks is None or self.targets is not None else self.landmarks
+            m = min(m, users)
+            return [
+                Need("landmark rows, dense, and their device copy", (2, m, items), b),
+                Need("K_nmᵀK_nm, K_mm, the system and its Cholesky factor", (4, m, m), b),
+                Need("K_nmᵀX, its transpose and β (landmarks × items)", (3, m, items), b),
+                Need(
+                    "kernel block (model.block_rows × landmarks, ×3 in flight)",
+                    (3, min(self.block_rows, users), m),
+                    b,
+                ),
+            ]
+        return [
+            Need("support rows, dense, their device copy and α", (3, users, items), b),
+            Need("support kernel, Gram matrix and Cholesky factor", (3, users, users), b),
+            Need(
+                "kernel block (model.block_rows × support users, ×3 in flight)",
+                (3, min(self.block_rows, users), users),
+                b,
+            ),
+            Need(
+                "scoring block kernel (eval.block_users × support users)", (block_users, users), b
+            ),
+        ]
+
+    def with_targets(self, train: sp.csr_matrix) -> InfiniteAE:
+        """Nyström ∞-AE on a sampled support: the support's users are the landmarks and every
+        training user a target. Exact ∞-AE fits the support alone (this model, unchanged)."""
+        if self.solver != "nystrom":
+            return self
+        model = copy.copy(self)
+        model.targets = train
+        return model
 
     def for_support(self, hints: dict[str, dict[str, Any]]) -> InfiniteAE:
         """With the λ a support was distilled with for this depth, that λ alone.
@@ -189,18 +255,21 @@ class InfiniteAE(Model):
         interpolate synthetic rows. Other depths, or no hint: the configured grid.
         """
         hint = hints.get(self.name)
-        if not hint or int(hint["depth"]) != self.depth:
-            return self
+        if not hint or int(hint["depth"]) != self.depth or self.solver != "exact":
+            return self  # Nyström's λ weighs all users' fit, not the summary's: its own grid
         log.info(
             "∞-AE on a distilled support: λ = %g, the one it was distilled with", hint["lambda"]
         )
-        return InfiniteAE(
-            self.depth, [float(hint["lambda"])], self.block_rows, np.dtype(self.dtype).name
-        )
+        model = copy.copy(self)
+        model.lambdas = [float(hint["lambda"])]
+        return model
 
     def candidates(
         self, support: sp.csr_matrix | np.ndarray, monitor: Monitor | None = None
     ) -> Iterator[tuple[dict, InfiniteAEFitted]]:
+        if self.solver == "nystrom":
+            yield from self._nystrom(support)
+            return
         start = time.perf_counter()
         x = asarray(dense_rows(support, slice(None), self.dtype), self.dtype)
         g = gram(x)
@@ -218,3 +287,34 @@ class InfiniteAE(Model):
                 fitted.alpha  # noqa: B018 - solve now so fit time is measured here
             fitted.fit_seconds = kernel_s + time.perf_counter() - t0
             yield {"lambda": lam}, fitted
+
+    def _nystrom(self, support: sp.csr_matrix | np.ndarray) -> Iterator[tuple[dict, Fitted]]:
+        """Nyström ∞-AE (:mod:`infrec.models.nystrom`): targets are the training users (the
+        support itself under ``sampler=full``); landmarks are a sampled support's users, or
+        ``model.landmarks`` random users of the full one (all of them when null)."""
+        from infrec.models.nystrom import nystrom_candidates  # it builds on InfiniteAEFitted
+
+        sampled = self.targets is not None and not same_rows(support, self.targets)
+        targets = self.targets if sampled else support
+        if not sp.issparse(targets):
+            raise InfrecError(
+                "model.solver=nystrom needs sparse training rows as targets; use a sampler of "
+                "real users (full, random_user, …) or a distilled support with sampler.* as is"
+            )
+        if sampled:
+            if self.landmarks is not None and self.landmarks != support.shape[0]:
+                log.info(
+                    "Nyström ∞-AE: the sampler's %d users are the landmarks "
+                    "(model.landmarks=%d applies to sampler=full)",
+                    support.shape[0],
+                    self.landmarks,
+                )
+            landmarks = support
+        else:
+            n = targets.shape[0]
+            m = n if self.landmarks is None else min(self.landmarks, n)
+            rows = np.sort(np.random.default_rng(self.seed).choice(n, size=m, replace=False))
+            landmarks = sp.csr_matrix(targets)[rows]
+        yield from nystrom_candidates(
+            sp.csr_matrix(targets), landmarks, self.lambdas, self.depth, self.block_rows, self.dtype
+        )

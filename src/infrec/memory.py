@@ -1,0 +1,88 @@
+"""Memory known before heavy work: what a fit and its evaluation will hold, against a budget.
+
+``runtime.memory_gb`` (default: the machine's physical memory) is the budget for a run's peak
+RSS. Before fitting, the model lists the arrays it will hold (:meth:`Model.memory`, sizes from
+the support's shape alone) and the evaluation adds one block of scores; with what the process
+already holds (the split, the support), a total above the budget stops the run with one line
+naming the largest array, its shape and size, and what to change — not an out-of-memory kill
+twenty minutes in.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from infrec.errors import InfrecError
+
+GB = 1024**3
+
+
+@dataclass(frozen=True)
+class Need:
+    """One array a computation will hold: a name users recognise, its shape and item size."""
+
+    name: str
+    shape: tuple[int, ...]
+    itemsize: int = 4
+
+    @property
+    def bytes(self) -> int:
+        return math.prod(self.shape) * self.itemsize
+
+    def describe(self) -> str:
+        dims = " × ".join(f"{d:,}" for d in self.shape)
+        return f"{self.name} ({dims} × {self.itemsize} B = {gb(self.bytes / GB)} GB)"
+
+
+def machine_gb() -> float:
+    """Physical memory of this machine, in GiB."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GB
+
+
+def resident_gb() -> float:
+    """This process's resident memory now, in GiB."""
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / GB
+
+
+def budget_gb(memory_gb: float | None) -> float:
+    """``runtime.memory_gb``, or the machine's memory when it is null."""
+    if memory_gb is None:
+        return machine_gb()
+    if not float(memory_gb) > 0:
+        raise InfrecError(f"runtime.memory_gb={memory_gb}: give a size in GB > 0, or null")
+    return float(memory_gb)
+
+
+def evaluation_needs(block_users: int, n_items: int) -> list[Need]:
+    """One evaluation block: the scores, their masked copy's ranking work and target flags."""
+    return [Need("evaluation block (scores, eval.block_users × items)", (block_users, n_items), 14)]
+
+
+def check(needs: list[Need], memory_gb: float | None, what: str, advice: str) -> float:
+    """Raise when what is resident plus ``needs`` exceeds the budget; return the planned GB."""
+    budget, held = budget_gb(memory_gb), resident_gb()
+    planned = held + sum(n.bytes for n in needs) / GB
+    if planned > budget and needs:
+        largest = max(needs, key=lambda n: n.bytes)
+        source = "runtime.memory_gb" if memory_gb is not None else "this machine's memory"
+        raise InfrecError(
+            f"{what} needs ~{gb(planned)} GB ({gb(held)} GB held now, {gb(planned - held)} GB "
+            f"to allocate), above {source} ({gb(budget)} GB); the largest array is the "
+            f"{largest.describe()}; {advice}"
+        )
+    return planned
+
+
+def gb(x: float) -> str:
+    """GB with three significant figures' worth of decimals (0.043, 2.41, 37.3)."""
+    return f"{x:.1f}" if x >= 10 else f"{x:.2f}" if x >= 0.1 else f"{x:.3f}"
+
+
+def itemsize(dtype) -> int:
+    return int(np.dtype(dtype).itemsize)

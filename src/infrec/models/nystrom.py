@@ -1,0 +1,106 @@
+"""Nyström ∞-AE: every training user is a target, ``m`` landmark users carry the model.
+
+Kernel ridge regression restricted to the span of the landmarks' kernel functions (subset of
+regressors): with ``K_nm = NTK(X, X_L)`` over all ``n`` target rows ``X`` and the ``m`` landmark
+rows ``X_L``, and ``K_mm = NTK(X_L, X_L)``,
+
+    β = (K_nmᵀ K_nm + λ' K_mm)⁻¹ K_nmᵀ X   (m × items),   scores  K(C, X_L) β,
+
+the minimiser of ``‖X − K_nm β‖² + λ' tr(βᵀ K_mm β)``, exact ∞-AE's objective with ``α``
+confined to the landmarks. With every user a landmark it *is* exact ∞-AE:
+``(K² + λ'K)⁻¹ K X = (K + λ'I)⁻¹ X`` (tests/models/test_nystrom.py, float64). ``λ' = λ ·`` the
+mean NTK diagonal over all targets, as exact ∞-AE scales λ.
+
+``K_nmᵀ K_nm`` (m × m) and ``K_nmᵀ X`` (m × items) are accumulated over blocks of
+``block_rows`` target users — the ``n × m`` kernel never exists — and the whole λ grid is solved
+from the same accumulations (one m × m Cholesky and two triangular solves per λ).
+
+Cost: the blocks' Gram products are sparse (``nnz(X) · m``), ``K_nmᵀ K_nm`` is ``n m²`` flops
+(BLAS), ``K_nmᵀ X`` is ``nnz(X) · m`` (a CSR product); memory: the landmarks (dense, ``m ×
+items``), the two accumulations, one β, and one ``block_rows × m`` kernel block.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+
+import jax.numpy as jnp
+import numpy as np
+import scipy.sparse as sp
+
+from infrec.data.matrix import dense_rows
+from infrec.kernels.ntk import ntk, ntk_diagonal, ntk_from_gram
+from infrec.linalg import cho_solve, gram, stable_cholesky
+from infrec.models.infinite_ae import InfiniteAEFitted
+from infrec.progress import Progress
+from infrec.sparse import csr_matmul, rows_matmul
+
+log = logging.getLogger(__name__)
+
+
+class NystromFitted(InfiniteAEFitted):
+    """Scores ``K(C, X_L) β`` for one λ (the kernel path of exact ∞-AE with ``α = β``)."""
+
+    def __init__(self, landmarks: np.ndarray, beta: np.ndarray, shift: float, depth: int):
+        super().__init__(None, landmarks, None, shift, 1.0, depth, None)
+        self._alpha = beta
+
+    def scorer(self, context: sp.csr_matrix):
+        return self._kernel_scorer(context)
+
+
+def accumulate(
+    targets: sp.csr_matrix, landmarks: np.ndarray, depth: int, block_rows: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(``K_nmᵀ K_nm``, ``K_nmᵀ X``) over blocks of ``block_rows`` target users."""
+    targets = sp.csr_matrix(targets, dtype=landmarks.dtype)
+    n, m = targets.shape[0], landmarks.shape[0]
+    sq_t = np.asarray(targets.multiply(targets).sum(1), landmarks.dtype).ravel()
+    sq_l = (landmarks * landmarks).sum(1)
+    landmarks_t = jnp.asarray(landmarks).T
+    ktk = np.zeros((m, m), landmarks.dtype)
+    ktx_t = np.zeros((targets.shape[1], m), landmarks.dtype)  # (K_nmᵀ X)ᵀ, items × m
+    blocks = -(-n // block_rows)
+    with Progress(blocks, "Nyström blocks", every=1, logger=log, bar_from=4) as progress:
+        for start in range(0, n, block_rows):
+            rows = slice(start, start + block_rows)
+            g = rows_matmul(targets, rows, landmarks_t)
+            k = np.asarray(ntk_from_gram(g, sq_t[rows], sq_l, depth, n0=targets.shape[1]))
+            ktk += gram(k.T)
+            ktx_t += np.asarray(csr_matmul(targets[rows].T.tocsr(), jnp.asarray(k)))
+            progress.update()
+    return ktk, np.ascontiguousarray(ktx_t.T)
+
+
+def nystrom_candidates(
+    targets: sp.csr_matrix,
+    landmarks: sp.csr_matrix | np.ndarray,
+    lambdas: Sequence[float],
+    depth: int,
+    block_rows: int,
+    dtype: np.dtype,
+) -> Iterator[tuple[dict, NystromFitted]]:
+    """One :class:`NystromFitted` per λ, all from one pass over the targets."""
+    start = time.perf_counter()
+    x_l = np.asarray(dense_rows(landmarks, slice(None), dtype), dtype)
+    n_items = x_l.shape[1]
+    ktk, ktx = accumulate(targets, x_l, depth, block_rows)
+    k_mm = np.asarray(ntk(x_l, x_l, depth, block_rows=block_rows), dtype)
+    sq_t = np.asarray(sp.csr_matrix(targets).multiply(targets).sum(1)).ravel()
+    scale = float(ntk_diagonal(sq_t, depth, n0=n_items).mean())
+    setup_s = time.perf_counter() - start
+    log.info(
+        "Nyström ∞-AE: %d landmarks, %d targets (%.1f s accumulating)",
+        len(x_l),
+        targets.shape[0],
+        setup_s,
+    )
+    for lam in lambdas:
+        t0 = time.perf_counter()
+        system = ktk + (lam * scale) * k_mm
+        chol, _ = stable_cholesky(system, 0.0, float(np.trace(system)) / len(system))
+        fitted = NystromFitted(x_l, np.asarray(cho_solve(chol, ktx)), lam * scale, depth)
+        fitted.fit_seconds = setup_s + time.perf_counter() - t0
+        yield {"lambda": lam}, fitted

@@ -1,0 +1,52 @@
+"""The memory plan: each model's arrays from the support's shape, and the up-front error."""
+
+import pytest
+
+from infrec import memory
+from infrec.apps.train import run
+from infrec.errors import InfrecError
+from tests.helpers import compose_cfg, conf_model
+
+
+def test_exact_infinite_ae_plan_grows_with_support_users_squared():
+    model = conf_model("infinite_ae")
+    small = sum(n.bytes for n in model.memory((1_000, 17_770), 2048))
+    large = sum(n.bytes for n in model.memory((25_000, 17_770), 2048))
+    kernels = [n for n in model.memory((25_000, 17_770), 2048) if "kernel, Gram" in n.name]
+    assert kernels[0].bytes == 3 * 25_000**2 * 4  # kernel, Gram matrix and Cholesky factor
+    assert large > 25 * small  # users² terms take over from users × items ones
+
+
+def test_nystrom_plan_depends_on_landmarks_not_users():
+    model = conf_model("infinite_ae", solver="nystrom", landmarks=5_000)
+    few = sum(n.bytes for n in model.memory((60_000, 17_770), 2048))
+    many = sum(n.bytes for n in model.memory((480_189, 17_770), 2048))
+    assert few == many
+
+
+def test_check_names_the_largest_array_and_the_fix():
+    needs = [
+        memory.Need("small thing", (10, 10)),
+        memory.Need("support kernel", (100_000, 100_000)),
+    ]
+    with pytest.raises(InfrecError) as err:
+        memory.check(needs, 8, "model=infinite_ae on 100,000 support users", "lower sampler.budget")
+    message = str(err.value)
+    assert "above runtime.memory_gb (8.00 GB)" in message
+    assert "support kernel (100,000 × 100,000 × 4 B = 37.3 GB)" in message
+    assert message.endswith("lower sampler.budget")
+
+
+def test_budget_must_be_positive():
+    with pytest.raises(InfrecError, match=r"runtime.memory_gb=0: give a size in GB > 0"):
+        memory.budget_gb(0)
+
+
+def test_a_run_that_cannot_fit_stops_before_fitting(ml100k_dir, tmp_path):
+    budget = memory.resident_gb() + 0.05  # what this process holds, and 50 MB more
+    cfg = compose_cfg(
+        [f"dataset.path={ml100k_dir}", "model=ease", f"runtime.memory_gb={budget:.3f}"], tmp_path
+    )
+    with pytest.raises(InfrecError, match=r"model=ease on 943 support users × 1,682 items needs"):
+        run(cfg, run_dir=tmp_path / "run")
+    assert not (tmp_path / "run" / "metrics.json").exists()
