@@ -21,18 +21,29 @@ def sweep(args, tmp_path, ml100k_dir):
 
 
 def test_debug_sweep_on_joblib_is_one_wandb_group(ml100k_dir, tmp_path):
+    """Four jobs (two models × two seeds) in two joblib processes: four metric files, one W&B
+    group, and one report combining the seeds."""
     pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
     pytest.importorskip("wandb")
     out = sweep(
-        ["experiment=debug", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "logger=wandb"],
+        [
+            "experiment=debug",
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2",
+            "logger=wandb",
+            "seed=1,2",
+        ],
         tmp_path,
         ml100k_dir,
     )
-    jobs = [wandb_run(out / job) for job in ("0", "1")]
+    assert sorted(p.parent.name for p in out.glob("*/metrics.json")) == ["0", "1", "2", "3"]
+    with (out / "report" / "fraction_curve.csv").open() as f:
+        assert {r["seeds"] for r in csv.DictReader(f)} == {"2"}
+    jobs = [wandb_run(out / job) for job in ("0", "1", "2", "3")]
     report = wandb_run(out / "report")
     groups = {r["group"] for r in [*jobs, report]}
     assert len(groups) == 1 and groups.pop().endswith("sweep")
-    for job, record in zip(("0", "1"), jobs, strict=True):
+    for job, record in zip(("0", "1", "2", "3"), jobs, strict=True):
         metrics = json.loads((out / job / "metrics.json").read_text())
         assert {k: record["summary"].get(k) for k in metrics} == metrics
         assert record["steps"] == {"grid/*": "grid"}

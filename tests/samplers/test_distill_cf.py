@@ -212,3 +212,18 @@ def test_gamma_is_capped_so_a_summary_never_outweighs_the_data():
     ).sample(tiny)
     assert support.meta["gamma"] == tiny.train.nnz // 4
     assert support.meta["interactions"] <= tiny.train.nnz
+
+
+def test_target_batches_of_every_user_follow_the_full_batch_run():
+    """A batch of all users is the full objective (rows in another order): the same losses;
+    smaller batches still learn (their losses are those of the batch, finite, decreasing)."""
+    options = {"budget": 4, "gamma": 5, "tau": 2.0, "steps": 10, "patience": 30, "lr": 0.05}
+    losses = {}
+    for batch in (None, 30, 8):
+        history = []
+        conf_sampler("distill_cf", target_batch=batch, **options).sample(
+            tiny_split(), lambda axis, step, values, h=history: h.append(values)
+        )
+        losses[batch] = np.array([v["loss"] for v in history if "loss" in v])
+    np.testing.assert_allclose(losses[30], losses[None], rtol=1e-4)
+    assert np.all(np.isfinite(losses[8])) and len(losses[8]) == 10

@@ -163,10 +163,11 @@ def distill(
     batch = settings.target_batch
     if batch is not None and not 1 <= batch <= split.n_users:
         raise InfrecError(f"sampler.target_batch={batch}: between 1 and {split.n_users}")
-    targets_np = split.train.toarray().astype(dtype)
-    targets = jnp.asarray(targets_np)
     init_rows = np.sort(rng.choice(split.n_users, size=mu, replace=False))
-    logits = jnp.asarray(targets_np[init_rows])
+    # all targets at once are one dense matrix on the device; target batches are made dense one
+    # batch at a time from the sparse rows, so memory does not grow with the users
+    targets = None if batch is not None else jnp.asarray(split.train.toarray().astype(dtype))
+    logits = jnp.asarray(split.train[init_rows].toarray().astype(dtype))
     pool = settings.pool
 
     objective = partial(
@@ -215,11 +216,11 @@ def distill(
     with Progress(settings.steps, "Distill-CF step", every=settings.log_every, logger=log) as bar:
         for i in range(1, settings.steps + 1):
             key, k_step, k_batch = jax.random.split(key, 3)
-            rows = (
-                targets
-                if batch is None
-                else targets[jax.random.choice(k_batch, split.n_users, (batch,), replace=False)]
-            )
+            if batch is None:
+                rows = targets
+            else:
+                picked = jax.random.choice(k_batch, split.n_users, (batch,), replace=False)
+                rows = jnp.asarray(split.train[np.asarray(picked)].toarray().astype(dtype))
             t0 = time.perf_counter()
             logits, opt_state, loss, row_mass = step(
                 logits, opt_state, k_step, jnp.asarray(lam, dtype), rows, targets_csr
