@@ -31,7 +31,7 @@ LAYERS = (
         "infrec.memory",
     ),
     ("infrec.data",),
-    ("infrec.kernels", "infrec.linalg", "infrec.sparse"),
+    ("infrec.kernels", "infrec.linalg", "infrec.sparse", "infrec.sharding"),
     ("infrec.models",),
     ("infrec.evaluate",),
     ("infrec.selection",),

@@ -9,7 +9,8 @@ define names.
    → objects, type-checked), ``config`` (resolvers, schema, run names), ``progress``, ``memory``
    (the plan checked against ``runtime.memory_gb``);
 2. ``data``: readers, download, preparation and the cached :class:`~infrec.data.matrix.Split`;
-3. numerics: ``kernels`` (the NTK), ``linalg`` (Gram, Cholesky, solves), ``sparse``;
+3. numerics: ``kernels`` (the NTK), ``linalg`` (Gram, Cholesky, solves), ``sparse``,
+   ``sharding`` (user rows over every JAX device);
 4. ``models``: fit on any support, score users from their history;
 5. ``evaluate``: full-ranking metrics;
 6. ``selection``: hyper-parameters chosen on validation;

@@ -130,12 +130,17 @@ def distill_objective(
     card_reg: float,
     mean_card: float,
     targets_csr: tuple[CSR, CSR] | None = None,
+    n_targets: int | None = None,
 ) -> tuple[jax.Array, jax.Array]:
     """(the loss, the sampled support's mean row mass): softmax cross-entropy of ∞-AE on a
-    sampled support plus the cardinality regulariser, and the support's size beside it."""
+    sampled support plus the cardinality regulariser, and the support's size beside it.
+
+    ``n_targets``: the real target rows when ``targets`` carries zero padding rows (sharded over
+    devices; a zero row adds nothing to the sum); by default every row is a target."""
     support = sample_support(logits, key, gamma, tau, pool)
     pred = krr_predict(support, targets, lam, depth, targets_csr)
-    ce = jnp.mean(-jnp.sum(targets * jax.nn.log_softmax(pred, axis=-1), axis=-1))
+    n = targets.shape[0] if n_targets is None else n_targets
+    ce = -jnp.sum(targets * jax.nn.log_softmax(pred, axis=-1)) / n
     row_mass = jnp.mean(jnp.sum(support, axis=-1))
     return ce + card_reg * (row_mass / mean_card), row_mass
 

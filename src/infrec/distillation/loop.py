@@ -29,6 +29,7 @@ from infrec.models.early_stopping import EarlyStopping
 from infrec.models.infinite_ae import InfiniteAE
 from infrec.progress import Progress
 from infrec.selection import select
+from infrec.sharding import multi_device, shard_rows
 from infrec.sparse import csr_pair
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,9 @@ def distill(
     init_rows = np.sort(rng.choice(split.n_users, size=mu, replace=False))
     # all targets at once are one dense matrix on the device; target batches are made dense one
     # batch at a time from the sparse rows, so memory does not grow with the users
-    targets = None if batch is not None else jnp.asarray(split.train.toarray().astype(dtype))
+    # with several devices the targets are split over them by rows (zero-padded, dense Gram)
+    place = shard_rows if multi_device() else jnp.asarray
+    targets = None if batch is not None else place(split.train.toarray().astype(dtype))
     logits = jnp.asarray(split.train[init_rows].toarray().astype(dtype))
     pool = settings.pool
 
@@ -178,11 +181,12 @@ def distill(
         depth=settings.depth,
         card_reg=settings.card_reg,
         mean_card=split.train.nnz / split.n_users,
+        n_targets=split.n_users if batch is None else batch,
     )
     optimizer = optax.adam(settings.lr)
     opt_state = optimizer.init(logits)
     # all targets at once: their Gram products are sparse (see estimator.krr_predict)
-    targets_csr = csr_pair(split.train) if batch is None else None
+    targets_csr = csr_pair(split.train) if batch is None and not multi_device() else None
 
     @jax.jit
     def step(logits, opt_state, key, lam, targets, targets_csr):
@@ -220,7 +224,7 @@ def distill(
                 rows = targets
             else:
                 picked = jax.random.choice(k_batch, split.n_users, (batch,), replace=False)
-                rows = jnp.asarray(split.train[np.asarray(picked)].toarray().astype(dtype))
+                rows = place(split.train[np.asarray(picked)].toarray().astype(dtype))
             t0 = time.perf_counter()
             logits, opt_state, loss, row_mass = step(
                 logits, opt_state, k_step, jnp.asarray(lam, dtype), rows, targets_csr

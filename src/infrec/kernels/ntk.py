@@ -24,6 +24,7 @@ import numpy as np
 
 from infrec.errors import InfrecError
 from infrec.linalg import HIGHEST, gram
+from infrec.sharding import multi_device, replicate, shard_rows
 
 W_STD = math.sqrt(2.0)
 B_STD = 0.1
@@ -93,6 +94,22 @@ def _ntk_block(gram, sq1, sq2, *, depth: int, n0: int) -> jax.Array:
     return kernels_from_gram(gram, sq1, sq2, depth=depth, n0=n0)[0]
 
 
+@partial(jax.jit, static_argnames=("depth", "n0"))
+def ntk_times(gram, sq1, sq2, alpha, *, depth: int, n0: int) -> jax.Array:
+    """``NTK · α`` for a block of kernel rows given by their Gram row block (one jitted
+    computation: sharded by rows, each device scores its own users)."""
+    return jnp.dot(
+        kernels_from_gram(gram, sq1, sq2, depth=depth, n0=n0)[0], alpha, precision=HIGHEST
+    )
+
+
+@partial(jax.jit, static_argnames=("depth", "n0"))
+def ntk_and_square(gram, sq1, sq2, mask, *, depth: int, n0: int) -> tuple[jax.Array, jax.Array]:
+    """(the masked kernel block ``K``, ``KᵀK``): sharded by rows, ``KᵀK`` sums over devices."""
+    k = kernels_from_gram(gram, sq1, sq2, depth=depth, n0=n0)[0] * mask[:, None]
+    return k, jnp.dot(k.T, k, precision=HIGHEST)
+
+
 def ntk_from_gram(
     gram: jax.Array | np.ndarray,
     sq1: jax.Array | np.ndarray,
@@ -108,6 +125,23 @@ def ntk_from_gram(
     returned as is; more are stitched into a host array, ``block_rows`` rows at a time.
     """
     _check_depth(depth)
+
+    if multi_device():
+        sq2_all = replicate(np.asarray(sq2))
+
+        def block(start: int):
+            rows = slice(start, start + block_rows)
+            n = len(sq1[rows])
+            out = _ntk_block(
+                shard_rows(np.asarray(gram[rows])),
+                shard_rows(np.asarray(sq1[rows])),
+                sq2_all,
+                depth=int(depth),
+                n0=int(n0),
+            )
+            return out[:n]
+
+        return _stitch(block, gram.shape, block_rows)
 
     def block(start: int):
         rows = slice(start, start + block_rows)

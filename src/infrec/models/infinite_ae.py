@@ -38,11 +38,12 @@ import scipy.sparse as sp
 
 from infrec.data.matrix import dense_rows, row_index
 from infrec.errors import InfrecError
-from infrec.kernels.ntk import ntk_from_gram
+from infrec.kernels.ntk import ntk_from_gram, ntk_times
 from infrec.linalg import Array, asarray, check_lambdas, cho_solve, gram, matmul, stable_cholesky
 from infrec.memory import Need, itemsize
 from infrec.models.base import Fitted, Model, Monitor, ScoreFn
 from infrec.numerics import resolve_dtype
+from infrec.sharding import multi_device, replicate, shard_rows
 from infrec.sparse import csr_matmul, rows_matmul
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,23 @@ class InfiniteAEFitted(Fitted):
         alpha, x, depth, n0 = self.alpha, self.x, self.depth, self.x.shape[1]
         context_gram = self._context_gram(context)
         sq_support = (x * x).sum(1)
+
+        if multi_device():  # each device scores its share of the block's users
+            alpha_all, sq_all = replicate(np.asarray(alpha)), replicate(np.asarray(sq_support))
+
+            def sharded(rows: np.ndarray) -> np.ndarray:
+                g, sq_context = context_gram(rows)
+                out = ntk_times(
+                    shard_rows(np.asarray(g)),
+                    shard_rows(np.asarray(sq_context)),
+                    sq_all,
+                    alpha_all,
+                    depth=depth,
+                    n0=n0,
+                )
+                return np.asarray(out)[: len(g)]
+
+            return sharded
 
         def score(rows: np.ndarray) -> np.ndarray:
             g, sq_context = context_gram(rows)

@@ -15,6 +15,9 @@ mean NTK diagonal over all targets, as exact ∞-AE scales λ.
 ``block_rows`` target users — the ``n × m`` kernel never exists — and the whole λ grid is solved
 from the same accumulations (one m × m Cholesky and two triangular solves per λ).
 
+With several JAX devices each block's kernel rows and ``KᵀK`` are computed sharded by users
+(:mod:`infrec.sharding`), the partial ``KᵀK`` all-reduced.
+
 Cost: the blocks' Gram products are sparse (``nnz(X) · m``), ``K_nmᵀ K_nm`` is ``n m²`` flops
 (BLAS), ``K_nmᵀ X`` is ``nnz(X) · m`` (a CSR product); memory: the landmarks (dense, ``m ×
 items``), the two accumulations, one β, and one ``block_rows × m`` kernel block.
@@ -31,10 +34,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from infrec.data.matrix import dense_rows
-from infrec.kernels.ntk import ntk, ntk_diagonal, ntk_from_gram
+from infrec.kernels.ntk import ntk, ntk_and_square, ntk_diagonal, ntk_from_gram
 from infrec.linalg import cho_solve, gram, stable_cholesky
 from infrec.models.infinite_ae import InfiniteAEFitted
 from infrec.progress import Progress
+from infrec.sharding import multi_device, replicate, row_mask, shard_rows
 from infrec.sparse import csr_matmul, rows_matmul
 
 log = logging.getLogger(__name__)
@@ -60,6 +64,7 @@ def accumulate(
     sq_t = np.asarray(targets.multiply(targets).sum(1), landmarks.dtype).ravel()
     sq_l = (landmarks * landmarks).sum(1)
     landmarks_t = jnp.asarray(landmarks).T
+    sq_l_all = replicate(sq_l) if multi_device() else None
     ktk = np.zeros((m, m), landmarks.dtype)
     ktx_t = np.zeros((targets.shape[1], m), landmarks.dtype)  # (K_nmᵀ X)ᵀ, items × m
     blocks = -(-n // block_rows)
@@ -67,8 +72,20 @@ def accumulate(
         for start in range(0, n, block_rows):
             rows = slice(start, start + block_rows)
             g = rows_matmul(targets, rows, landmarks_t)
-            k = np.asarray(ntk_from_gram(g, sq_t[rows], sq_l, depth, n0=targets.shape[1]))
-            ktk += gram(k.T)
+            if multi_device():  # each device its share of the block; KᵀK all-reduced
+                k, square = ntk_and_square(
+                    shard_rows(g),
+                    shard_rows(sq_t[rows]),
+                    sq_l_all,
+                    row_mask(len(g), g.dtype),
+                    depth=depth,
+                    n0=targets.shape[1],
+                )
+                k = np.asarray(k)[: len(g)]
+                ktk += np.asarray(square)
+            else:
+                k = np.asarray(ntk_from_gram(g, sq_t[rows], sq_l, depth, n0=targets.shape[1]))
+                ktk += gram(k.T)
             ktx_t += np.asarray(csr_matmul(targets[rows].T.tocsr(), jnp.asarray(k)))
             progress.update()
     return ktk, np.ascontiguousarray(ktx_t.T)
