@@ -1,6 +1,8 @@
 """The memory plan: each model's arrays from the support's shape, and the up-front error."""
 
+import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from infrec import memory
 from infrec.apps.train import run
@@ -18,10 +20,18 @@ def test_exact_infinite_ae_plan_grows_with_support_users_squared():
 
 
 def test_nystrom_plan_depends_on_landmarks_not_users():
+    """Under sampler=full (the support is the train matrix) the plan follows model.landmarks;
+    with a sampled support it follows the support's users."""
     model = conf_model("infinite_ae", solver="nystrom", landmarks=5_000)
-    few = sum(n.bytes for n in model.memory((60_000, 17_770), 2048))
-    many = sum(n.bytes for n in model.memory((480_189, 17_770), 2048))
-    assert few == many
+    plans = []
+    for users in (60_000, 480_189):
+        train = sp.csr_matrix((users, 17_770), dtype=np.float32)
+        full = model.with_targets(train)
+        plans.append(sum(n.bytes for n in full.memory((users, 17_770), 2048)))
+    assert plans[0] == plans[1]
+    sampled = model.with_targets(sp.csr_matrix((480_189, 17_770), dtype=np.float32))
+    small = sum(n.bytes for n in sampled.memory((500, 17_770), 2048))
+    assert small < plans[0] / 5
 
 
 def test_check_names_the_largest_array_and_the_fix():

@@ -230,8 +230,9 @@ class InfiniteAE(Model):
         users, items = support_shape
         b = itemsize(self.dtype)
         if self.solver == "nystrom":
-            m = users if self.landmarks is None or self.targets is not None else self.landmarks
-            m = min(m, users)
+            # landmarks: a sampled support's users, or model.landmarks of the full train matrix
+            full = self.targets is None or users == self.targets.shape[0]
+            m = min(self.landmarks or users, users) if full else users
             return [
                 Need("landmark rows, dense, and their device copy", (2, m, items), b),
                 Need("K_nmᵀK_nm, K_mm, the system and its Cholesky factor", (4, m, m), b),
