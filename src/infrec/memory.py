@@ -59,9 +59,14 @@ def budget_gb(memory_gb: float | None) -> float:
     return float(memory_gb)
 
 
-def evaluation_needs(block_users: int, n_items: int) -> list[Need]:
-    """One evaluation block: the scores, their masked copy's ranking work and target flags."""
-    return [Need("evaluation block (scores, eval.block_users × items)", (block_users, n_items), 14)]
+def evaluation_needs(block_users: int, n_users: int, n_items: int) -> list[Need]:
+    """One evaluation block (the scores, their ranking work and target flags) and the two
+    evaluation tasks' per-user arrays: 50 negatives (int32 + a flag) and the PSP ideal at up to
+    100 cut-offs (float64) — 1,050 B per user and task, for at most every user."""
+    return [
+        Need("evaluation block (scores, eval.block_users × items)", (block_users, n_items), 14),
+        Need("validation and test negatives and PSP ideals (users × 2 tasks)", (n_users, 2100), 1),
+    ]
 
 
 def check(needs: list[Need], memory_gb: float | None, what: str, advice: str) -> float:

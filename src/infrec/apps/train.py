@@ -63,6 +63,21 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
     try:
         support = sampler.sample(split, tracker.record)
         log.info("support: %s", ", ".join(f"{k}={v:.4g}" for k, v in support.meta.items()))
+        # the memory plan, before the evaluation tasks and the fit (the heavy work)
+        fit_model = model.for_support(support.hints).with_targets(split.train)
+        users, items = support.matrix.shape
+        planned = memory.check(
+            fit_model.memory((users, items), int(cfg.eval.block_users))
+            + memory.evaluation_needs(int(cfg.eval.block_users), split.n_users, items),
+            cfg.runtime.memory_gb,
+            f"model={model.name} on {users:,} support users × {items:,} items",
+            fit_model.memory_advice,
+        )
+        log.info(
+            "memory plan: ~%s GB (budget %s GB)",
+            memory.gb(planned),
+            memory.gb(memory.budget_gb(cfg.runtime.memory_gb)),
+        )
         known = split.train + split.val + split.test
         weights = psp_weights(split.item_counts)
         eval_opts = {
@@ -91,20 +106,6 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
         def score(fitted) -> float:  # early stopping of trained models
             return validation(fitted).get(selection, math.nan)
 
-        fit_model = model.for_support(support.hints).with_targets(split.train)
-        users, items = support.matrix.shape
-        planned = memory.check(
-            fit_model.memory((users, items), int(cfg.eval.block_users))
-            + memory.evaluation_needs(int(cfg.eval.block_users), items),
-            cfg.runtime.memory_gb,
-            f"model={model.name} on {users:,} support users × {items:,} items",
-            fit_model.memory_advice,
-        )
-        log.info(
-            "memory plan: ~%.1f GB (budget %.1f GB)",
-            planned,
-            memory.budget_gb(cfg.runtime.memory_gb),
-        )
         candidates = fit_model.candidates(support.matrix, Monitor(score, tracker.record))
         chosen = select(candidates, validation, selection, on_candidate=tried)
         t_test = time.perf_counter()

@@ -60,7 +60,10 @@ class EASE(Model):
         self.lambdas = check_lambdas(lambdas)
         self.dtype = resolve_dtype(dtype)
 
-    memory_advice = "EASE's item × item matrices do not shrink with users: use ∞-AE, or fewer items"
+    memory_advice = (
+        "EASE holds the support dense (users × items) and six items × items matrices: lower "
+        "sampler.budget, or use model=infinite_ae model.solver=nystrom"
+    )
 
     def memory(self, support_shape: tuple[int, int], block_users: int) -> list[Need]:
         users, items = support_shape
