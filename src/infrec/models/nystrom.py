@@ -13,7 +13,9 @@ mean NTK diagonal over all targets, as exact ∞-AE scales λ.
 
 ``K_nmᵀ K_nm`` (m × m) and ``K_nmᵀ X`` (m × items) are accumulated over blocks of
 ``block_rows`` target users — the ``n × m`` kernel never exists — and the whole λ grid is solved
-from the same accumulations (one m × m Cholesky and two triangular solves per λ).
+from the same accumulations (one m × m Cholesky and two triangular solves per λ). The m × m
+system and its solve are float64 whatever ``dtype`` (``K_nmᵀK_nm`` squares the kernel's condition
+number; in float32 a 480,189-user sum needed a 1e-4 jitter to factorise), β is cast back.
 
 With several JAX devices each block's kernel rows and ``KᵀK`` are computed sharded by users
 (:mod:`infrec.sharding`), the partial ``KᵀK`` all-reduced.
@@ -65,7 +67,7 @@ def accumulate(
     sq_l = (landmarks * landmarks).sum(1)
     landmarks_t = jnp.asarray(landmarks).T
     sq_l_all = replicate(sq_l) if multi_device() else None
-    ktk = np.zeros((m, m), landmarks.dtype)
+    ktk = np.zeros((m, m), np.float64)  # a sum over n users of squared kernels: kept in float64
     ktx_t = np.zeros((targets.shape[1], m), landmarks.dtype)  # (K_nmᵀ X)ᵀ, items × m
     blocks = -(-n // block_rows)
     with Progress(blocks, "Nyström blocks", every=1, logger=log, bar_from=4) as progress:
@@ -104,7 +106,8 @@ def nystrom_candidates(
     x_l = np.asarray(dense_rows(landmarks, slice(None), dtype), dtype)
     n_items = x_l.shape[1]
     ktk, ktx = accumulate(targets, x_l, depth, block_rows)
-    k_mm = np.asarray(ntk(x_l, x_l, depth, block_rows=block_rows), dtype)
+    k_mm = np.asarray(ntk(x_l, x_l, depth, block_rows=block_rows), np.float64)
+    ktx = ktx.astype(np.float64)
     sq_t = np.asarray(sp.csr_matrix(targets).multiply(targets).sum(1)).ravel()
     scale = float(ntk_diagonal(sq_t, depth, n0=n_items).mean())
     setup_s = time.perf_counter() - start
@@ -118,6 +121,7 @@ def nystrom_candidates(
         t0 = time.perf_counter()
         system = ktk + (lam * scale) * k_mm
         chol, _ = stable_cholesky(system, 0.0, float(np.trace(system)) / len(system))
-        fitted = NystromFitted(x_l, np.asarray(cho_solve(chol, ktx)), lam * scale, depth)
+        beta = np.asarray(cho_solve(chol, ktx), dtype)
+        fitted = NystromFitted(x_l, beta, lam * scale, depth)
         fitted.fit_seconds = setup_s + time.perf_counter() - t0
         yield {"lambda": lam}, fitted
