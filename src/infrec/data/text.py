@@ -53,8 +53,10 @@ def _decode(raw: bytes, path: Path, first_line: int, offset: int) -> str:
         ) from None
 
 
-def line_blocks(path: Path, block_bytes: int = BLOCK_BYTES) -> Iterator[Lines]:
-    """The file's lines, a block of whole lines at a time (``\\r\\n`` read as ``\\n``)."""
+def line_blocks(path: Path, block_bytes: int | None = None) -> Iterator[Lines]:
+    """The file's lines, a block of whole lines at a time (``\\r\\n`` read as ``\\n``);
+    ``block_bytes`` is :data:`BLOCK_BYTES` unless given, read when called (tests shrink it)."""
+    block_bytes = block_bytes or BLOCK_BYTES
     carry, line_no, offset = b"", 1, 0
     with _open(path) as f:
         while True:
