@@ -175,7 +175,7 @@ class EvalTask:
     negatives_valid: np.ndarray
     ideal_psp: np.ndarray
     block_users: int
-    n_eligible: int = -1
+    n_eligible: int
     """Users with targets; more than ``len(users)`` when evaluating on a sample (``eval.users``)."""
 
     @classmethod
@@ -286,8 +286,7 @@ def evaluate(score_fn: Callable[[np.ndarray], np.ndarray], task: EvalTask) -> di
     if np.isfinite(auc):  # undefined without a positive and a negative: left out, not NaN
         metrics["auc"] = auc
     metrics["n_users"] = float(n_eval)
-    n_eligible = max(task.n_eligible, n_eval)
-    metrics["n_users_skipped"] = float(n_users - n_eligible)
-    if n_eligible > n_eval:  # a sample: how many it was drawn from
-        metrics["n_users_sampled_from"] = float(n_eligible)
+    metrics["n_users_skipped"] = float(n_users - task.n_eligible)
+    if task.n_eligible > n_eval:  # a sample: how many it was drawn from
+        metrics["n_users_sampled_from"] = float(task.n_eligible)
     return metrics

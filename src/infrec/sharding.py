@@ -4,8 +4,9 @@ One mesh axis, ``users``, over ``jax.devices()``: an array sharded by rows puts 
 users on each device, and XLA partitions a jitted computation to follow it — each device computes
 its users' kernel rows, scores or loss terms, and products that sum over users (Nyström's
 ``K_nmᵀK_nm``, the Distill-CF loss) are all-reduced. With one device nothing here is used (the host
-BLAS path of :mod:`infrec.linalg` stays). Several hosts are one mesh once
-``jax.distributed.initialize()`` has run on each (README, "Many devices and hosts").
+BLAS path of :mod:`infrec.linalg` stays). One process only: arrays are placed with
+``jax.device_put``, which needs every device addressable from this process, so several hosts
+(``jax.distributed``) are not supported yet (README, "Scale").
 
 Rows are padded with zero rows to a multiple of the device count; callers mask what the padding
 would add (:func:`row_mask`) and trim results to the real rows.

@@ -106,7 +106,7 @@ def distinct_pairs(
         want = counts[pending] - have[pending]
         if len(pending) == 0:
             break
-    exact = np.flatnonzero(heavy | np.isin(np.arange(n_users), pending))
+    exact = np.union1d(np.flatnonzero(heavy), pending)
     eu, ei = top_k_rows(rng, exact, counts, popularity)
     light = np.concatenate(done) if done else np.zeros(0, np.int64)
     users = np.concatenate([light // n_items, eu])

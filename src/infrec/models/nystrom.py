@@ -58,12 +58,13 @@ class NystromFitted(InfiniteAEFitted):
 
 
 def accumulate(
-    targets: sp.csr_matrix, landmarks: np.ndarray, depth: int, block_rows: int
+    targets: sp.csr_matrix, sq_t: np.ndarray, landmarks: np.ndarray, depth: int, block_rows: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(``K_nmᵀ K_nm``, ``K_nmᵀ X``) over blocks of ``block_rows`` target users."""
+    """(``K_nmᵀ K_nm``, ``K_nmᵀ X``) over blocks of ``block_rows`` target users (``sq_t``: their
+    squared norms)."""
     targets = sp.csr_matrix(targets, dtype=landmarks.dtype)
     n, m = targets.shape[0], landmarks.shape[0]
-    sq_t = np.asarray(targets.multiply(targets).sum(1), landmarks.dtype).ravel()
+    sq_t = sq_t.astype(landmarks.dtype)
     sq_l = (landmarks * landmarks).sum(1)
     landmarks_t = jnp.asarray(landmarks).T
     sq_l_all = replicate(sq_l) if multi_device() else None
@@ -105,10 +106,10 @@ def nystrom_candidates(
     start = time.perf_counter()
     x_l = np.asarray(dense_rows(landmarks, slice(None), dtype), dtype)
     n_items = x_l.shape[1]
-    ktk, ktx = accumulate(targets, x_l, depth, block_rows)
+    sq_t = np.asarray(sp.csr_matrix(targets).multiply(targets).sum(1)).ravel()
+    ktk, ktx = accumulate(targets, sq_t, x_l, depth, block_rows)
     k_mm = np.asarray(ntk(x_l, x_l, depth, block_rows=block_rows), np.float64)
     ktx = ktx.astype(np.float64)
-    sq_t = np.asarray(sp.csr_matrix(targets).multiply(targets).sum(1)).ravel()
     scale = float(ntk_diagonal(sq_t, depth, n0=n_items).mean())
     setup_s = time.perf_counter() - start
     log.info(
