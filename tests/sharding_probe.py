@@ -34,7 +34,7 @@ def main() -> None:
     losses: list[float] = []
     settings = DistillSettings(
         gamma=10, tau=2.0, card_reg=1e-3, lr=0.02, steps=3, patience=10, depth=1,
-        lambdas=(1.0,), pool_factor=4.0, target_batch=None, log_every=10, seed=0,
+        lambdas=(1.0,), pool_factor=4.0, target_batch=None, val_users=None, log_every=10, seed=0,
     )  # fmt: skip
     distill(
         split, 20, settings, lambda axis, step, v: losses.append(v["loss"]) if "loss" in v else 0

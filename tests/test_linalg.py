@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from infrec import sparse
 from infrec.linalg import cho_solve, stable_cholesky
-from infrec.sparse import csr_matmul
+from infrec.sparse import csr_matmul, item_gram
 
 
 def spd(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -49,3 +50,16 @@ def test_csr_matmul_matches_scipy(shape):
     np.testing.assert_allclose(np.asarray(csr_matmul(m, dense)), m @ dense, rtol=1e-6)
     empty = sp.csr_matrix(shape, dtype=np.float32)
     np.testing.assert_array_equal(np.asarray(csr_matmul(empty, dense)), 0.0)
+
+
+@pytest.mark.parametrize("block_bytes", [12 * 17 * 3, 1 << 28])
+def test_item_gram_from_sparse_rows_matches_the_dense_product(monkeypatch, block_bytes):
+    """Blocks of 3 items (the first case: the last block is shorter) or one block: XᵀX exactly,
+    counts of co-occurrence for 0/1 rows."""
+    monkeypatch.setattr(sparse, "GRAM_BLOCK_BYTES", block_bytes)
+    m = sp.random(50, 17, density=0.25, random_state=4, format="csr", dtype=np.float32)
+    m.data[:] = 1.0
+    g = item_gram(m, np.float32)
+    dense = m.toarray()
+    assert g.dtype == np.float32 and g.shape == (17, 17)
+    np.testing.assert_array_equal(g, dense.T @ dense)

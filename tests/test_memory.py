@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from infrec import memory
+from infrec import memory, sparse
 from infrec.apps.train import run
 from infrec.errors import InfrecError
 from tests.helpers import compose_cfg, conf_model
@@ -12,9 +12,11 @@ from tests.helpers import compose_cfg, conf_model
 
 def test_exact_infinite_ae_plan_grows_with_support_users_squared():
     model = conf_model("infinite_ae")
-    small = sum(n.bytes for n in model.memory((1_000, 17_770), 2048))
-    large = sum(n.bytes for n in model.memory((25_000, 17_770), 2048))
-    kernels = [n for n in model.memory((25_000, 17_770), 2048) if "kernel, Gram" in n.name]
+    small = sum(n.bytes for n in model.memory(sp.csr_matrix((1_000, 17_770)), 2048))
+    large = sum(n.bytes for n in model.memory(sp.csr_matrix((25_000, 17_770)), 2048))
+    kernels = [
+        n for n in model.memory(sp.csr_matrix((25_000, 17_770)), 2048) if "kernel, Gram" in n.name
+    ]
     assert kernels[0].bytes == 3 * 25_000**2 * 4  # kernel, Gram matrix and Cholesky factor
     assert large > 25 * small  # users² terms take over from users × items ones
 
@@ -27,11 +29,24 @@ def test_nystrom_plan_depends_on_landmarks_not_users():
     for users in (60_000, 480_189):
         train = sp.csr_matrix((users, 17_770), dtype=np.float32)
         full = model.with_targets(train)
-        plans.append(sum(n.bytes for n in full.memory((users, 17_770), 2048)))
+        plans.append(sum(n.bytes for n in full.memory(train, 2048)))
     assert plans[0] == plans[1]
     sampled = model.with_targets(sp.csr_matrix((480_189, 17_770), dtype=np.float32))
-    small = sum(n.bytes for n in sampled.memory((500, 17_770), 2048))
+    small = sum(n.bytes for n in sampled.memory(sp.csr_matrix((500, 17_770)), 2048))
     assert small < plans[0] / 5
+
+
+def test_ease_on_sparse_rows_plans_items_squared_not_users():
+    """A sparse support's item Gram comes from the sparse rows: no dense users × items copy."""
+    model = conf_model("ease")
+    plans = [
+        sum(n.bytes for n in model.memory(sp.csr_matrix((users, 17_770)), 2048))
+        for users in (6_040, 480_189)
+    ]
+    assert plans[0] == plans[1]
+    assert plans[0] == 6 * 17_770**2 * 4 + sparse.GRAM_BLOCK_BYTES * sparse.gram_workers()
+    dense = sum(n.bytes for n in model.memory(np.zeros((480_189, 1)), 2048))
+    assert dense >= 480_189 * 4
 
 
 def test_check_names_the_largest_array_and_the_fix():

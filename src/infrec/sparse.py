@@ -1,14 +1,19 @@
-"""Sparse × dense products that differentiate fast on CPU.
+"""Products with sparse rows: sparse × dense ones that differentiate fast on CPU, and the item
+Gram matrix of sparse rows.
 
 XLA:CPU turns the gradient of a sparse product (or of a gather) into a serial scatter-add; here the
 backward pass is another CSR product with the stored transpose (measured in
 ``benchmarks/bench_spmm.py``; figures in ``docs/performance.md``).
 Used by LightGCN's propagation and by Distill-CF's target Gram matrix; :func:`csr_matmul` is the
-plain forward product (∞-AE's context Gram update).
+plain forward product (∞-AE's context Gram update); :func:`item_gram` is EASE's ``XᵀX`` without
+a dense users × items matrix.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import jax
@@ -16,6 +21,10 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.sparse as sp
 from jax.experimental import sparse as jsp
+
+from infrec.progress import Progress
+
+log = logging.getLogger(__name__)
 
 CSR = tuple[jax.Array, jax.Array, jax.Array]
 """(data, indices, indptr) of a CSR matrix on the device."""
@@ -80,3 +89,43 @@ def csr_matmul(m: sp.spmatrix, dense: jax.Array) -> jax.Array:
 def rows_matmul(m: sp.spmatrix, rows: np.ndarray | slice, dense: jax.Array) -> np.ndarray:
     """``(m @ dense)[rows]`` on the host, from the sparse rows (the models' context scoring)."""
     return np.asarray(csr_matmul(sp.csr_matrix(m)[rows], dense))
+
+
+GRAM_BLOCK_BYTES = 256 * 1024**2
+"""Bound on one item block's sparse product in :func:`item_gram` (its entries at 12 B each)."""
+
+
+def gram_workers() -> int:
+    """Threads :func:`item_gram` uses: the cores this process may run on (SciPy's sparse product
+    releases the GIL; 1.7× on this 2-core machine)."""
+    return len(os.sched_getaffinity(0))
+
+
+def item_gram(m: sp.spmatrix, dtype=np.float32) -> np.ndarray:
+    """``mᵀ m`` (items × items, dense) from sparse rows, blocks of items on :func:`gram_workers`
+    threads.
+
+    The work is Σ_u n_u² (every pair of each user's items, SciPy's sparse product), not the
+    users × items² of a dense Gram matrix, and no dense users × items matrix is made: 80 M
+    Netflix-shaped interactions stay sparse. Memory: the result and one block's product per
+    thread (each at most ``GRAM_BLOCK_BYTES``). 0/1 rows give exact co-occurrence counts in
+    float32 up to 2²⁴ users per pair.
+    """
+    m = sp.csr_matrix(m, dtype=dtype)
+    n_items = m.shape[1]
+    m_t = m.T.tocsr()
+    out = np.empty((n_items, n_items), dtype)
+    block = max(1, min(n_items, GRAM_BLOCK_BYTES // (12 * max(n_items, 1))))
+    starts = range(0, n_items, block)
+
+    def fill(start: int) -> None:
+        stop = min(start + block, n_items)
+        out[start:stop] = (m_t[start:stop] @ m).toarray()
+
+    with (
+        Progress(len(starts), "item Gram blocks", every=1, logger=log, bar_from=4) as progress,
+        ThreadPoolExecutor(gram_workers()) as pool,
+    ):
+        for _ in pool.map(fill, starts):
+            progress.update()
+    return out

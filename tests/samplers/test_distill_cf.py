@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 from infrec.data.matrix import Split
+from infrec.distillation import loop
 from infrec.distillation.estimator import (
     distill_loss,
     factorable_ridge,
@@ -104,7 +105,9 @@ def test_validation_schedule():
         200,
         240,
         280,
+        300,
     ]
+    assert validation_steps(10) == {10}
 
 
 def tiny_split() -> Split:
@@ -179,7 +182,7 @@ def test_distillation_records_loss_size_and_validation_per_step():
     assert [step for _, step, _ in history] == list(range(31))
     assert all({"loss", "support_mass_per_user"} <= set(v) for _, s, v in history if s > 0)
     validated = [s for _, s, v in history if "val/hr@20" in v]
-    assert validated == [0, 25]  # the paper's schedule within 30 steps
+    assert validated == [0, 25, 30]  # the paper's schedule within 30 steps, and the last
     assert all(v["support_mass_per_user"] > 0 for _, _, v in history)
 
 
@@ -227,3 +230,18 @@ def test_target_batches_of_every_user_follow_the_full_batch_run():
         losses[batch] = np.array([v["loss"] for v in history if "loss" in v])
     np.testing.assert_allclose(losses[30], losses[None], rtol=1e-4)
     assert np.all(np.isfinite(losses[8])) and len(losses[8]) == 10
+
+
+def test_validation_on_a_user_sample_scores_that_many_users(monkeypatch):
+    """``val_users`` validates on a seeded sample (every λ, every check), and a 3-step run
+    validates its last step, so what it learned can be kept."""
+    seen = []
+    real = loop.evaluate
+    monkeypatch.setattr(
+        loop, "evaluate", lambda f, task: seen.append(len(task.users)) or real(f, task)
+    )
+    options = {"budget": 4, "gamma": 5, "tau": 2.0, "steps": 3, "patience": 30, "lr": 0.05}
+    support = conf_sampler("distill_cf", val_users=10, **options).sample(tiny_split())
+    assert set(seen) == {10}
+    assert len(seen) == 2 * 6  # step 0 and step 3, six λ each
+    assert support.meta["steps_run"] == 3

@@ -67,7 +67,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
         fit_model = model.for_support(support.hints).with_targets(split.train)
         users, items = support.matrix.shape
         planned = memory.check(
-            fit_model.memory((users, items), int(cfg.eval.block_users))
+            fit_model.memory(support.matrix, int(cfg.eval.block_users))
             + memory.evaluation_needs(int(cfg.eval.block_users), split.n_users, items),
             cfg.runtime.memory_gb,
             f"model={model.name} on {users:,} support users × {items:,} items",

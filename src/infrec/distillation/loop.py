@@ -1,10 +1,10 @@
 """Distill-CF's optimisation: Adam on the logits, validation on the paper's schedule, early stop.
 
 Logits start as the train rows of μ random real users. Validation follows the paper (steps 25,
-50, …, 200, then every 40): a sample is drawn, ∞-AE's λ is re-chosen on validation HR@100 over
-``lambdas`` (:func:`infrec.selection.select`) and used in the loss from then on; the sample with
-the best validation metric is kept; training stops after ``patience`` steps without improvement
-(:class:`infrec.models.early_stopping.EarlyStopping`, counting steps).
+50, …, 200, then every 40; and the last step): a sample is drawn, ∞-AE's λ is re-chosen on
+validation HR@100 over ``lambdas`` (:func:`infrec.selection.select`) and used in the loss from
+then on; the sample with the best validation metric is kept; training stops after ``patience``
+steps without improvement (:class:`infrec.models.early_stopping.EarlyStopping`, counting steps).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ class DistillSettings:
     lambdas: tuple[float, ...]
     pool_factor: float | None
     target_batch: int | None
+    val_users: float | None
     log_every: int
     seed: int
 
@@ -81,13 +82,17 @@ class DistillSettings:
 
 
 def validation_steps(steps: int, every: int = 40) -> set[int]:
-    """The paper's schedule: 25, 50, …, 200, then every ``every`` steps."""
+    """The paper's schedule: 25, 50, …, 200, then every ``every`` steps; and the last step, so
+    that what a run learned after its last scheduled check (all of a 10-step run) is a
+    candidate too."""
     early = set(range(25, min(steps, 200) + 1, 25))
-    return early | set(range(every, steps + 1, every))
+    return early | set(range(every, steps + 1, every)) | {steps}
 
 
 def _validator(split: Split, settings: DistillSettings):
-    """``validate(support) -> (best validation HR@k, its λ)`` with λ chosen on validation."""
+    """``validate(support) -> (best validation HR@k, its λ)`` with λ chosen on validation, over
+    every validation user or a seeded sample of ``val_users`` (a count or a share): at Netflix
+    size, scoring all 480 k users for each λ would cost more than the steps between checks."""
     val_k = min(VALIDATION_K, split.n_items)
     val_task = EvalTask.build(
         split.train,
@@ -96,6 +101,7 @@ def _validator(split: Split, settings: DistillSettings):
         psp_weights(split.item_counts),
         ks=[val_k],
         seed=settings.seed,
+        users=settings.val_users,
     )
     if len(val_task.users) == 0:
         raise InfrecError(

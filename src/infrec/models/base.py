@@ -72,9 +72,10 @@ class Model(ABC):
     memory_advice: str = "lower sampler.budget"
     """What to change when :meth:`memory` exceeds ``runtime.memory_gb`` (the up-front error)."""
 
-    def memory(self, support_shape: tuple[int, int], block_users: int) -> list[Need]:
-        """The large arrays fitting and scoring a support of this shape will hold; empty for
-        models whose memory is small or not estimated (the gradient-trained baselines)."""
+    def memory(self, support: sp.spmatrix | np.ndarray, block_users: int) -> list[Need]:
+        """The large arrays fitting and scoring ``support`` will hold (from its shape and
+        whether it is sparse, before any work); empty for models whose memory is small or not
+        estimated (the gradient-trained baselines)."""
         return []
 
     def with_targets(self, train: sp.csr_matrix) -> Model:

@@ -1,8 +1,11 @@
 """EASE (Steck, 2019): a closed-form item-item linear autoencoder with a zero diagonal.
 
 ``P = (XᵀX + λI)⁻¹``, ``B = −P / diag(P)`` column-wise with ``diag(B) = 0``; scores are ``C B``.
-λ is absolute (as in the EASE paper). The Gram matrix is computed once for the λ grid; real-valued
-support rows (e.g. Distill-CF output) are used as they are. Memory: two items × items matrices.
+λ is absolute (as in the EASE paper). The Gram matrix is computed once for the λ grid: from the
+sparse rows for a sparse support (:func:`infrec.sparse.item_gram`, work Σ_u n_u², no dense
+users × items copy: all 480 k Netflix-shaped users fit), with a dense product for real-valued
+support rows (e.g. Distill-CF output), which are used as they are. Memory: six items × items
+matrices (:meth:`EASE.memory`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from infrec.linalg import Array, asarray, check_lambdas, cho_solve, gram, matmul
 from infrec.memory import Need, itemsize
 from infrec.models.base import Fitted, Model, Monitor, ScoreFn
 from infrec.numerics import resolve_dtype
-from infrec.sparse import rows_matmul
+from infrec.sparse import GRAM_BLOCK_BYTES, gram_workers, item_gram, rows_matmul
 
 
 def ease_weights(item_gram: Array, lam: float) -> Array:
@@ -61,15 +64,23 @@ class EASE(Model):
         self.dtype = resolve_dtype(dtype)
 
     memory_advice = (
-        "EASE holds the support dense (users × items) and six items × items matrices: lower "
-        "sampler.budget, or use model=infinite_ae model.solver=nystrom"
+        "EASE holds six items × items matrices (and a dense support, dense): lower "
+        "sampler.budget for a dense support, or use model=infinite_ae model.solver=nystrom"
     )
 
-    def memory(self, support_shape: tuple[int, int], block_users: int) -> list[Need]:
-        users, items = support_shape
+    def memory(self, support: sp.spmatrix | np.ndarray, block_users: int) -> list[Need]:
+        users, items = support.shape
         b = itemsize(self.dtype)
+        if sp.issparse(support):
+            first = Need(
+                "item Gram blocks' sparse products (one per thread)",
+                (gram_workers(), GRAM_BLOCK_BYTES),
+                1,
+            )
+        else:
+            first = Need("support rows, dense", (users, items), b)
         return [
-            Need("support rows, dense", (users, items), b),
+            first,
             Need("item Gram, Cholesky, identity, P, B and B's device copy", (6, items, items), b),
         ]
 
@@ -77,11 +88,13 @@ class EASE(Model):
         self, support: sp.csr_matrix | np.ndarray, monitor: Monitor | None = None
     ) -> Iterator[tuple[dict, EASEFitted]]:
         start = time.perf_counter()
-        x = asarray(dense_rows(support, slice(None), self.dtype), self.dtype)
-        item_gram = gram(x.T)
+        if sp.issparse(support):
+            g = item_gram(support, self.dtype)
+        else:
+            g = gram(asarray(dense_rows(support, slice(None), self.dtype), self.dtype).T)
         gram_s = time.perf_counter() - start
         for lam in self.lambdas:
             t0 = time.perf_counter()
-            fitted = EASEFitted(ease_weights(item_gram, lam))
+            fitted = EASEFitted(ease_weights(g, lam))
             fitted.fit_seconds = gram_s + time.perf_counter() - t0
             yield {"lambda": lam}, fitted

@@ -226,8 +226,8 @@ class InfiniteAE(Model):
             "model.landmarks=<m> (m × m instead of support users²)"
         )
 
-    def memory(self, support_shape: tuple[int, int], block_users: int) -> list[Need]:
-        users, items = support_shape
+    def memory(self, support: sp.spmatrix | np.ndarray, block_users: int) -> list[Need]:
+        users, items = support.shape
         b = itemsize(self.dtype)
         if self.solver == "nystrom":
             # landmarks: a sampled support's users, or model.landmarks of the full train matrix

@@ -42,6 +42,7 @@ class DistillCFSampler(Sampler):
         lambdas: list[float],
         pool_factor: float | None,
         target_batch: int | None,
+        val_users: float | None,
         log_every: int,
         reuse_lambda: bool,
         support_dir: str | None,
@@ -59,6 +60,7 @@ class DistillCFSampler(Sampler):
             lambdas=tuple(float(x) for x in lambdas),
             pool_factor=None if pool_factor is None else float(pool_factor),
             target_batch=None if target_batch is None else int(target_batch),
+            val_users=val_users,
             log_every=int(log_every),
             seed=int(seed),
         )
