@@ -7,11 +7,12 @@ import scipy.sparse as sp
 from infrec import memory, sparse
 from infrec.apps.train import run
 from infrec.errors import InfrecError
+from infrec.models import infinite_ae
 from tests.helpers import compose_cfg, conf_model
 
 
 def test_exact_infinite_ae_plan_grows_with_support_users_squared():
-    model = conf_model("infinite_ae")
+    model = conf_model("infinite_ae", lambdas=[5.0])
     small = sum(n.bytes for n in model.memory(sp.csr_matrix((1_000, 17_770)), 2048))
     large = sum(n.bytes for n in model.memory(sp.csr_matrix((25_000, 17_770)), 2048))
     kernels = [
@@ -19,12 +20,15 @@ def test_exact_infinite_ae_plan_grows_with_support_users_squared():
     ]
     assert kernels[0].bytes == 3 * 25_000**2 * 4  # kernel, Gram matrix and Cholesky factor
     assert large > 25 * small  # users² terms take over from users × items ones
+    grid = conf_model("infinite_ae", lambdas=[1.0, 5.0])  # validation kernel rows shared by λ
+    extra = sum(n.bytes for n in grid.memory(sp.csr_matrix((1_000, 17_770)), 2048)) - small
+    assert extra == infinite_ae.KERNEL_CACHE_BYTES
 
 
 def test_nystrom_plan_depends_on_landmarks_not_users():
     """Under sampler=full (the support is the train matrix) the plan follows model.landmarks;
     with a sampled support it follows the support's users."""
-    model = conf_model("infinite_ae", solver="nystrom", landmarks=5_000)
+    model = conf_model("infinite_ae", solver="nystrom", landmarks=5_000, lambdas=[5.0])
     plans = []
     for users in (60_000, 480_189):
         train = sp.csr_matrix((users, 17_770), dtype=np.float32)

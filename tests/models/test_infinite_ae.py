@@ -124,3 +124,33 @@ def test_a_distilled_support_keeps_its_lambda_at_its_depth():
     assert model.for_support({}) is model
     support = np.eye(3)
     assert [hp for hp, _ in hinted.candidates(support)] == [{"lambda": 0.1}]
+
+
+def test_the_lambda_grid_computes_each_context_kernel_block_once(data, monkeypatch):
+    """Validation of every λ on one context: the first λ computes a block's kernel rows, the
+    others reuse them (same scores as without sharing); the test context, scored next by the
+    chosen λ alone, is not kept."""
+    from infrec.models import infinite_ae
+
+    support, context = data
+    calls = []
+    real = infinite_ae.ntk_from_gram
+    monkeypatch.setattr(
+        infinite_ae, "ntk_from_gram", lambda g, *a, **kw: calls.append(len(g)) or real(g, *a, **kw)
+    )
+    model = conf_model("infinite_ae", lambdas=[0.5, 5.0, 50.0], dtype="float64")
+    fitted = [f for _, f in model.candidates(sp.csr_matrix(support[:7]))]
+    calls.clear()  # the support's own kernel
+    val = sp.csr_matrix(context)
+    blocks = (np.arange(6), np.arange(6, 12))
+    scores = [[f.scorer(val)(rows) for rows in blocks] for f in fitted]
+    assert calls == [6, 6]  # two blocks, once for all three λ
+    for f, got in zip(fitted, scores, strict=True):
+        lam = f.shift / f.scale
+        want = closed_form(support[:7], context, lam, 1)
+        np.testing.assert_allclose(np.vstack(got), want, rtol=1e-8, atol=1e-10)
+    test = sp.csr_matrix(np.maximum(context, support))
+    for _ in range(2):
+        fitted[1].scorer(test)(blocks[0])
+    assert calls == [6, 6, 6, 6]  # a second context: computed every time, nothing kept
+    assert fitted[0].kernel_rows._blocks == {}

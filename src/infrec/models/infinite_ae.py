@@ -64,6 +64,42 @@ def same_rows(a: sp.spmatrix | np.ndarray, b: sp.spmatrix | np.ndarray) -> bool:
     return bool(np.array_equal(dense[0], dense[1]))
 
 
+KERNEL_CACHE_BYTES = 1024**3
+"""At most this many bytes of context kernel rows kept for a λ grid (:class:`KernelRows`)."""
+
+
+class KernelRows:
+    """Context kernel rows ``K(C, X)`` of scored user blocks, shared by one support's λ grid.
+
+    Every λ is validated on the same users against the same support, so each block's kernel is
+    computed once, by the first λ, and the others only multiply it by their own α (the λ grid in
+    one pass over the kernel; the ranking matrices stay one per λ). Only the first context is
+    kept (validation): a second one is the chosen λ scoring the test context, and drops the
+    blocks. Blocks past ``limit_bytes`` are recomputed rather than kept.
+    """
+
+    def __init__(self, limit_bytes: int):
+        self.limit = int(limit_bytes)
+        self._context: object = None
+        self._blocks: dict[bytes, np.ndarray] = {}
+        self._bytes = 0
+
+    def get(self, context, rows: np.ndarray, compute) -> np.ndarray:
+        """``compute(rows)`` for ``context``, or the block computed before."""
+        if context is not self._context:
+            if self._context is not None:  # the grid was validated; the test context is scored
+                self.limit = 0  # by the chosen λ alone: nothing to share, nothing kept
+            self._context, self._blocks, self._bytes = context, {}, 0
+        key = np.asarray(rows).tobytes()
+        block = self._blocks.get(key)
+        if block is None:
+            block = np.asarray(compute(rows))
+            if self._bytes + block.nbytes <= self.limit:
+                self._blocks[key] = block
+                self._bytes += block.nbytes
+        return block
+
+
 class InfiniteAEFitted(Fitted):
     """∞-AE for one λ: ``α = (K + λ'I)⁻¹ X``, solved when first needed.
 
@@ -87,9 +123,11 @@ class InfiniteAEFitted(Fitted):
         scale: float,
         depth: int,
         gram: Array | None = None,
+        kernel_rows: KernelRows | None = None,
     ):
         self.support, self.x, self.kernel, self.gram = support, x, kernel, gram
         self.shift, self.scale, self.depth = shift, scale, depth
+        self.kernel_rows = kernel_rows
         self._alpha: Array | None = None
 
     @property
@@ -127,9 +165,14 @@ class InfiniteAEFitted(Fitted):
 
             return sharded
 
-        def score(rows: np.ndarray) -> np.ndarray:
+        def kernel(rows: np.ndarray) -> Array:
             g, sq_context = context_gram(rows)
-            k = ntk_from_gram(g, sq_context, sq_support, depth, n0=n0)
+            return ntk_from_gram(g, sq_context, sq_support, depth, n0=n0)
+
+        shared = self.kernel_rows
+
+        def score(rows: np.ndarray) -> np.ndarray:
+            k = kernel(rows) if shared is None else shared.get(context, rows, kernel)
             return np.asarray(matmul(k, alpha))
 
         return score
@@ -234,6 +277,7 @@ class InfiniteAE(Model):
             full = self.targets is None or users == self.targets.shape[0]
             m = min(self.landmarks or users, users) if full else users
             return [
+                *self._kernel_rows_need(),
                 Need("landmark rows, dense, and their device copy", (2, m, items), b),
                 Need("K_nmᵀK_nm, K_mm, the system and its Cholesky factor", (4, m, m), b),
                 Need("K_nmᵀX, its transpose and β (landmarks × items)", (3, m, items), b),
@@ -244,6 +288,7 @@ class InfiniteAE(Model):
                 ),
             ]
         return [
+            *self._kernel_rows_need(),
             Need("support rows, dense, their device copy and α", (3, users, items), b),
             Need("support kernel, Gram matrix and Cholesky factor", (3, users, users), b),
             Need(
@@ -254,6 +299,13 @@ class InfiniteAE(Model):
             Need(
                 "scoring block kernel (eval.block_users × support users)", (block_users, users), b
             ),
+        ]
+
+    def _kernel_rows_need(self) -> list[Need]:
+        if len(self.lambdas) < 2:
+            return []
+        return [
+            Need("validation kernel rows kept for the λ grid, at most", (KERNEL_CACHE_BYTES,), 1)
         ]
 
     def with_targets(self, train: sp.csr_matrix) -> InfiniteAE:
@@ -299,9 +351,10 @@ class InfiniteAE(Model):
             g = None  # dense (synthetic) supports never get the sparse context update
         scale = float(k.trace()) / k.shape[0]
         kernel_s = time.perf_counter() - start
+        shared = KernelRows(KERNEL_CACHE_BYTES) if len(self.lambdas) > 1 else None
         for lam in self.lambdas:
             t0 = time.perf_counter()
-            fitted = InfiniteAEFitted(support, x, k, lam * scale, scale, self.depth, g)
+            fitted = InfiniteAEFitted(support, x, k, lam * scale, scale, self.depth, g, shared)
             if lam > 0:
                 fitted.alpha  # noqa: B018 - solve now so fit time is measured here
             fitted.fit_seconds = kernel_s + time.perf_counter() - t0

@@ -38,7 +38,7 @@ import scipy.sparse as sp
 from infrec.data.matrix import dense_rows
 from infrec.kernels.ntk import ntk, ntk_and_square, ntk_diagonal, ntk_from_gram
 from infrec.linalg import cho_solve, gram, stable_cholesky
-from infrec.models.infinite_ae import InfiniteAEFitted
+from infrec.models.infinite_ae import KERNEL_CACHE_BYTES, InfiniteAEFitted, KernelRows
 from infrec.progress import Progress
 from infrec.sharding import multi_device, replicate, row_mask, shard_rows
 from infrec.sparse import csr_matmul, rows_matmul
@@ -49,8 +49,15 @@ log = logging.getLogger(__name__)
 class NystromFitted(InfiniteAEFitted):
     """Scores ``K(C, X_L) β`` for one λ (the kernel path of exact ∞-AE with ``α = β``)."""
 
-    def __init__(self, landmarks: np.ndarray, beta: np.ndarray, shift: float, depth: int):
-        super().__init__(None, landmarks, None, shift, 1.0, depth, None)
+    def __init__(
+        self,
+        landmarks: np.ndarray,
+        beta: np.ndarray,
+        shift: float,
+        depth: int,
+        kernel_rows: KernelRows | None,
+    ):
+        super().__init__(None, landmarks, None, shift, 1.0, depth, None, kernel_rows)
         self._alpha = beta
 
     def scorer(self, context: sp.csr_matrix):
@@ -118,11 +125,12 @@ def nystrom_candidates(
         targets.shape[0],
         setup_s,
     )
+    shared = KernelRows(KERNEL_CACHE_BYTES) if len(lambdas) > 1 else None
     for lam in lambdas:
         t0 = time.perf_counter()
         system = ktk + (lam * scale) * k_mm
         chol, _ = stable_cholesky(system, 0.0, float(np.trace(system)) / len(system))
         beta = np.asarray(cho_solve(chol, ktx), dtype)
-        fitted = NystromFitted(x_l, beta, lam * scale, depth)
+        fitted = NystromFitted(x_l, beta, lam * scale, depth, shared)
         fitted.fit_seconds = setup_s + time.perf_counter() - t0
         yield {"lambda": lam}, fitted
