@@ -80,6 +80,10 @@ class EvalSchema:
 @dataclass
 class RuntimeSchema:
     memory_gb: Optional[float] = None  # noqa: UP045 - OmegaConf's schemas need typing.Optional
+    distributed: bool = False
+    coordinator: Optional[str] = None  # noqa: UP045
+    processes: Optional[int] = None  # noqa: UP045
+    process_id: Optional[int] = None  # noqa: UP045
 
 
 @dataclass

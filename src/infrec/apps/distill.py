@@ -14,6 +14,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from infrec import sharding
 from infrec.config import one_line_errors, run_app, run_tags
 from infrec.data.load import load_split
 from infrec.data.matrix import binarize
@@ -31,19 +32,23 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> Path:
     if run_dir is None:
         run_dir = hydra.core.hydra_config.HydraConfig.get().runtime.output_dir
     run_dir = Path(run_dir)
+    lead = sharding.start(cfg.runtime)  # several processes: one mesh; process 0 writes files
     if cfg.sampler.name != "distill_cf":
         raise InfrecError(f"infrec-distill needs sampler=distill_cf, got {cfg.sampler.name}")
     sampler = build_sampler(cfg.sampler, seed=int(cfg.seed), support_dir=cfg.paths.support_dir)
     split = load_split(cfg)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     name = f"{split.name}-distill_cf-{cfg.sampler.budget}"
-    tracker = build_tracker(cfg.logger, run_dir, resolved, name=name, tags=run_tags(cfg))
+    logger = cfg.logger if lead else {"name": "none"}
+    tracker = build_tracker(logger, run_dir, resolved, name=name, tags=run_tags(cfg))
     try:
         support = sampler.sample(split, tracker.record)
         metrics = {f"distill/{k}": v for k, v in support.meta.items()}
         tracker.summary(metrics)
     finally:
         tracker.finish()
+    if not lead:
+        return run_dir / "support.npz"
     meta = {
         "dataset": split.name,
         "split_key": split.key,

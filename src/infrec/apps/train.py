@@ -15,7 +15,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from infrec import memory
+from infrec import memory, sharding
 from infrec.config import one_line_errors, run_app, run_name, run_tags
 from infrec.data.load import load_split
 from infrec.evaluate import EvalTask, check_ks, clamp_metric_k, evaluate, metric_key, psp_weights
@@ -48,6 +48,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
     if run_dir is None:
         run_dir = hydra.core.hydra_config.HydraConfig.get().runtime.output_dir
     run_dir = Path(run_dir)
+    lead = sharding.start(cfg.runtime)  # several processes: one mesh; process 0 writes records
     selection = metric_key(cfg.selection.metric, [int(k) for k in cfg.eval.ks])
     model = build_model(cfg.model, seed=int(cfg.seed), dtype=str(cfg.dtype))
     sampler = build_sampler(cfg.sampler, seed=int(cfg.seed), support_dir=cfg.paths.support_dir)
@@ -59,7 +60,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
     prepared = time.perf_counter()
 
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    tracker = build_tracker(cfg.logger, run_dir, resolved, name=run_name(cfg), tags=run_tags(cfg))
+    logger = cfg.logger if lead else {"name": "none"}
+    tracker = build_tracker(logger, run_dir, resolved, name=run_name(cfg), tags=run_tags(cfg))
     try:
         support = sampler.sample(split, tracker.record)
         log.info("support: %s", ", ".join(f"{k}={v:.4g}" for k, v in support.meta.items()))
@@ -129,13 +131,16 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
             "dataset": split.describe(),
             "selection": f"val/{selection}",
         }
-        write_run(run_dir, metrics, resolved, details)
+        if lead:
+            write_run(run_dir, metrics, resolved, details)
         tracker.summary(metrics)
     finally:
         tracker.finish()
-    print(
-        f"\n{model.name} on {split.describe()}\n{format_metrics(metrics, ks)}\nrun dir: {run_dir}"
-    )
+    if lead:
+        print(
+            f"\n{model.name} on {split.describe()}\n{format_metrics(metrics, ks)}\n"
+            f"run dir: {run_dir}"
+        )
     return metrics
 
 

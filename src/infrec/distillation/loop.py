@@ -29,7 +29,7 @@ from infrec.models.early_stopping import EarlyStopping
 from infrec.models.infinite_ae import InfiniteAE
 from infrec.progress import Progress
 from infrec.selection import select
-from infrec.sharding import multi_device, shard_rows
+from infrec.sharding import multi_device, replicate, shard_rows, to_host
 from infrec.sparse import csr_pair
 
 log = logging.getLogger(__name__)
@@ -176,7 +176,8 @@ def distill(
     # with several devices the targets are split over them by rows (zero-padded, dense Gram)
     place = shard_rows if multi_device() else jnp.asarray
     targets = None if batch is not None else place(split.train.toarray().astype(dtype))
-    logits = jnp.asarray(split.train[init_rows].toarray().astype(dtype))
+    logits = split.train[init_rows].toarray().astype(dtype)
+    logits = replicate(logits) if multi_device() else jnp.asarray(logits)
     pool = settings.pool
 
     objective = partial(
@@ -206,7 +207,7 @@ def distill(
     validate, metric = _validator(split, settings)
 
     key = jax.random.key(settings.seed)
-    initial = np.asarray(logits)
+    initial = to_host(logits)
     init_val, lam = validate(initial)  # sets the first λ; not a candidate
     real_mass = split.train.nnz / split.n_users  # interactions per real user
     history = [{"step": 0, "val_hr": init_val, "lambda": lam}]
@@ -235,7 +236,7 @@ def distill(
             logits, opt_state, loss, row_mass = step(
                 logits, opt_state, k_step, jnp.asarray(lam, dtype), rows, targets_csr
             )
-            loss, row_mass = float(loss), float(row_mass)
+            loss, row_mass = float(to_host(loss)), float(to_host(row_mass))
             t_steps += time.perf_counter() - t0 if i > 1 else 0.0  # step 1 includes compilation
             n_steps, last = n_steps + (i > 1), i
             if not np.isfinite(loss):
@@ -243,7 +244,7 @@ def distill(
             values = {"loss": loss, "support_mass_per_user": row_mass}
             stop = False
             if i in checks:
-                support = np.asarray(sample(logits, key))
+                support = to_host(sample(logits, key))
                 val, lam = validate(support)
                 history.append({"step": i, "val_hr": val, "lambda": lam, "loss": loss})
                 values.update({f"val/{metric}": val, "lambda": lam})

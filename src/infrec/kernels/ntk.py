@@ -24,7 +24,7 @@ import numpy as np
 
 from infrec.errors import InfrecError
 from infrec.linalg import HIGHEST, gram
-from infrec.sharding import multi_device, replicate, shard_rows
+from infrec.sharding import multi_device, replicate, shard_rows, to_host
 
 W_STD = math.sqrt(2.0)
 B_STD = 0.1
@@ -139,7 +139,7 @@ def ntk_from_gram(
                 depth=int(depth),
                 n0=int(n0),
             )
-            return out[:n]
+            return to_host(out)[:n]
 
         return _stitch(block, gram.shape, block_rows)
 

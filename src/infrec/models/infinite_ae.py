@@ -43,7 +43,7 @@ from infrec.linalg import Array, asarray, check_lambdas, cho_solve, gram, matmul
 from infrec.memory import Need, itemsize
 from infrec.models.base import Fitted, Model, Monitor, ScoreFn
 from infrec.numerics import resolve_dtype
-from infrec.sharding import multi_device, replicate, shard_rows
+from infrec.sharding import multi_device, replicate, shard_rows, to_host
 from infrec.sparse import csr_matmul, rows_matmul
 
 log = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ class InfiniteAEFitted(Fitted):
                     depth=depth,
                     n0=n0,
                 )
-                return np.asarray(out)[: len(g)]
+                return to_host(out)[: len(g)]
 
             return sharded
 

@@ -40,7 +40,7 @@ from infrec.kernels.ntk import ntk, ntk_and_square, ntk_diagonal, ntk_from_gram
 from infrec.linalg import cho_solve, gram, stable_cholesky
 from infrec.models.infinite_ae import KERNEL_CACHE_BYTES, InfiniteAEFitted, KernelRows
 from infrec.progress import Progress
-from infrec.sharding import multi_device, replicate, row_mask, shard_rows
+from infrec.sharding import multi_device, replicate, row_mask, shard_rows, to_host
 from infrec.sparse import csr_matmul, rows_matmul
 
 log = logging.getLogger(__name__)
@@ -91,8 +91,8 @@ def accumulate(
                     depth=depth,
                     n0=targets.shape[1],
                 )
-                k = np.asarray(k)[: len(g)]
-                ktk += np.asarray(square)
+                k = to_host(k)[: len(g)]
+                ktk += to_host(square)
             else:
                 k = np.asarray(ntk_from_gram(g, sq_t[rows], sq_l, depth, n0=targets.shape[1]))
                 ktk += gram(k.T)

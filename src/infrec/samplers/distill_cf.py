@@ -19,6 +19,7 @@ from infrec.distillation.loop import DistillSettings, distill
 from infrec.models.base import Record, no_record
 from infrec.samplers.base import Sampler, Support, describe_support, resolve_budget
 from infrec.samplers.support_file import load_support, save_support
+from infrec.sharding import is_lead
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class DistillCFSampler(Sampler):
                 matrix, {**info, **_numeric(meta), "seconds": seconds}, self._hints(meta)
             )
         matrix, meta = distill(split, mu, self.settings, record)
-        if path is not None:
+        if path is not None and is_lead():  # one writer when several processes distil together
             save_support(
                 path,
                 matrix,
