@@ -79,3 +79,16 @@ def test_a_run_that_cannot_fit_stops_before_fitting(ml100k_dir, tmp_path):
     with pytest.raises(InfrecError, match=r"model=ease on 943 support users × 1,682 items needs"):
         run(cfg, run_dir=tmp_path / "run")
     assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_block_users_follow_the_budget():
+    """The largest power of two whose block-sized arrays fit a quarter of the headroom."""
+    held = memory.resident_gb()
+
+    def plan(block: int) -> list[memory.Need]:
+        return [memory.Need("fixed", (2**28,), 1), memory.Need("block", (block, 2**16), 4)]
+
+    assert memory.choose_block_users(plan, held + 1000) == 8192
+    # 1 GiB of headroom beyond the fixed 256 MiB: a quarter of it holds 1,024 rows of 256 KiB
+    assert memory.choose_block_users(plan, held + 0.25 + 1 + 256 * 2**18 / 2**30) == 1024
+    assert memory.choose_block_users(plan, held) == 256  # no headroom: the smallest

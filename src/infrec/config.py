@@ -73,7 +73,7 @@ def run_tags(cfg: Any) -> list[str]:
 class EvalSchema:
     ks: list[int] = MISSING
     n_negatives: int = MISSING
-    block_users: int = MISSING
+    block_users: Optional[int] = None  # noqa: UP045
     users: Optional[float] = None  # noqa: UP045 - OmegaConf's schemas need typing.Optional
 
 

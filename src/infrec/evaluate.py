@@ -15,7 +15,9 @@ Users without targets are left out of the averages and counted in ``n_users_skip
 ``eval.users`` the metrics are those of a seeded sample of the users with targets, and
 ``n_users_sampled_from`` says how many it was drawn from. A metric
 that is undefined (no user with targets; AUC without a positive and a negative) is absent, never
-NaN. Memory is bounded by ``block_users × n_items``.
+NaN. Memory is bounded by ``block_users × n_items``; the negatives are drawn in fixed chunks of
+``NEGATIVE_CHUNK`` users, so no metric depends on the block size (``eval.block_users``, or the one
+the memory budget chooses).
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ from infrec.progress import Progress
 log = logging.getLogger(__name__)
 
 PSP_A, PSP_B = 0.55, 1.5
+
+NEGATIVE_CHUNK = 2048
+"""Users per draw of evaluation negatives (the seeded stream's layout, independent of blocks)."""
 
 RANKING_METRICS = ("hr", "ndcg", "recall", "psp")
 """The metrics computed at every cut-off k (``hr@10``, …); ``auc`` has none."""
@@ -203,8 +208,8 @@ class EvalTask:
         weights = np.asarray(item_weights, np.float64)
         rng = np.random.default_rng(seed)
         negs, valids = [], []
-        for start in range(0, len(users), block_users):
-            rows = users[start : start + block_users]
+        for start in range(0, len(users), NEGATIVE_CHUNK):
+            rows = users[start : start + NEGATIVE_CHUNK]
             neg, valid = _sample_negatives(known, rows, n_items, int(n_negatives), rng)
             negs.append(neg)
             valids.append(valid)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,10 +70,36 @@ def evaluation_needs(block_users: int, n_users: int, n_items: int) -> list[Need]
     ]
 
 
+BLOCK_USERS = (256, 8192)
+"""The range of evaluation block sizes :func:`choose_block_users` picks from (powers of two)."""
+
+
+def choose_block_users(plan: Callable[[int], list[Need]], memory_gb: float | None) -> int:
+    """``eval.block_users`` when it is null: the largest power of two in ``BLOCK_USERS`` whose
+    block-sized arrays (``plan(block)`` minus ``plan(smallest)``: the score block, the scorer's
+    kernel block) take at most a quarter of what the budget leaves beyond everything else.
+
+    Bigger blocks mean fewer, larger products (faster); the metrics do not depend on the size
+    (:data:`infrec.evaluate.NEGATIVE_CHUNK`). A budget too small even for the smallest block is
+    left to :func:`check` to report.
+    """
+    smallest, largest = BLOCK_USERS
+    base = resident_gb() + total_gb(plan(smallest))
+    spare = max(budget_gb(memory_gb) - base, 0.0) / 4
+    block = largest
+    while block > smallest and total_gb(plan(block)) - total_gb(plan(smallest)) > spare:
+        block //= 2
+    return block
+
+
+def total_gb(needs: list[Need]) -> float:
+    return sum(n.bytes for n in needs) / GB
+
+
 def check(needs: list[Need], memory_gb: float | None, what: str, advice: str) -> float:
     """Raise when what is resident plus ``needs`` exceeds the budget; return the planned GB."""
     budget, held = budget_gb(memory_gb), resident_gb()
-    planned = held + sum(n.bytes for n in needs) / GB
+    planned = held + total_gb(needs)
     if planned > budget and needs:
         largest = max(needs, key=lambda n: n.bytes)
         source = "runtime.memory_gb" if memory_gb is not None else "this machine's memory"

@@ -68,9 +68,18 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
         # the memory plan, before the evaluation tasks and the fit (the heavy work)
         fit_model = model.for_support(support.hints).with_targets(split.train)
         users, items = support.matrix.shape
+
+        def plan(block: int) -> list[memory.Need]:
+            return fit_model.memory(support.matrix, block) + memory.evaluation_needs(
+                block, split.n_users, items
+            )
+
+        block_users = cfg.eval.block_users
+        if block_users is None:  # from the memory budget
+            block_users = memory.choose_block_users(plan, cfg.runtime.memory_gb)
+            log.info("evaluation blocks of %d users (eval.block_users=null)", block_users)
         planned = memory.check(
-            fit_model.memory(support.matrix, int(cfg.eval.block_users))
-            + memory.evaluation_needs(int(cfg.eval.block_users), split.n_users, items),
+            plan(int(block_users)),
             cfg.runtime.memory_gb,
             f"model={model.name} on {users:,} support users × {items:,} items",
             fit_model.memory_advice,
@@ -86,7 +95,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
             "ks": ks,
             "n_negatives": int(cfg.eval.n_negatives),
             "seed": int(cfg.seed),
-            "block_users": int(cfg.eval.block_users),
+            "block_users": int(block_users),
             "users": cfg.eval.get("users"),
         }
         test_context = (split.train + split.val).tocsr()
