@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from infrec import sparse
+from infrec.errors import InfrecError
 from infrec.linalg import cho_solve, stable_cholesky
 from infrec.sparse import csr_matmul, item_gram
 
@@ -40,6 +41,21 @@ def test_cholesky_leaves_the_matrix_alone_and_falls_back_on_singular_input():
     np.testing.assert_array_equal(a, before)
     assert used > 0
     np.testing.assert_allclose(np.tril(chol) @ np.tril(chol).T, a + used * np.eye(6), atol=1e-10)
+
+
+def test_cholesky_ladder_reaches_a_tenth_of_the_diagonal_then_names_the_cause():
+    """A kernel whose round-off left an eigenvalue at −5% of the mean diagonal (float32 NTKs of
+    near-duplicate rows) factorises with the last ridge; one at −50% is an error that says why."""
+    q, _ = np.linalg.qr(np.random.default_rng(2).random((8, 8)))
+    for low, ok in ((-0.05, True), (-0.5, False)):
+        a = q @ np.diag([low] + [1.0] * 7) @ q.T
+        scale = float(np.trace(a)) / 8
+        if ok:
+            _, used = stable_cholesky(a, 1e-5 * scale, scale)
+            assert used == pytest.approx(0.1 * scale)
+        else:
+            with pytest.raises(InfrecError, match=r"not positive definite at this precision"):
+                stable_cholesky(a, 1e-5 * scale, scale)
 
 
 @pytest.mark.parametrize("shape", [(7, 5), (1, 9), (30, 4)])

@@ -22,8 +22,12 @@ log = logging.getLogger(__name__)
 
 Array = np.ndarray | jax.Array
 
-JITTERS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
-"""Ridges (relative to the mean diagonal) tried in turn when ``A + λI`` will not factorise."""
+JITTERS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
+"""Ridges (relative to the mean diagonal) tried in turn when ``A + λI`` will not factorise.
+
+The last is for float32 NTKs of near-duplicate rows (cosines ~0.9999, where the arc-cosine
+formula loses digits): a Distill-CF sample of 500 users on 17,770 Netflix-shaped items, ten
+steps in, had its smallest eigenvalue at −0.85% of the mean diagonal."""
 
 HIGHEST = jax.lax.Precision.HIGHEST
 
@@ -107,7 +111,9 @@ def stable_cholesky(a: Array, shift: float, scale: float) -> tuple[Array, float]
             )
             return chol, used
     raise InfrecError(
-        f"Cholesky failed even with ridge {used:.3g}; the support matrix may contain NaN/inf"
+        f"Cholesky failed even with ridge {used:.3g} ({JITTERS[-1]:g} × mean diagonal): the "
+        "support matrix may contain NaN/inf, or its kernel is not positive definite at this "
+        "precision (near-duplicate rows; try dtype=float64)"
     )
 
 
