@@ -351,12 +351,14 @@ class InfiniteAE(Model):
             g = None  # dense (synthetic) supports never get the sparse context update
         scale = float(k.trace()) / k.shape[0]
         kernel_s = time.perf_counter() - start
+        log.info("∞-AE: kernel of %d support users in %.1f s", k.shape[0], kernel_s)
         shared = KernelRows(KERNEL_CACHE_BYTES) if len(self.lambdas) > 1 else None
         for lam in self.lambdas:
             t0 = time.perf_counter()
             fitted = InfiniteAEFitted(support, x, k, lam * scale, scale, self.depth, g, shared)
             if lam > 0:
                 fitted.alpha  # noqa: B018 - solve now so fit time is measured here
+                log.info("∞-AE: λ = %g solved in %.1f s", lam, time.perf_counter() - t0)
             fitted.fit_seconds = kernel_s + time.perf_counter() - t0
             yield {"lambda": lam}, fitted
 
