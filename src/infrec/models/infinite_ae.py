@@ -229,6 +229,11 @@ class InfiniteAEFitted(Fitted):
         return dense
 
 
+def _level(seconds: float) -> int:
+    """INFO for phases that took a while (≥ 1 s), DEBUG otherwise."""
+    return logging.INFO if seconds >= 1.0 else logging.DEBUG
+
+
 class InfiniteAE(Model):
     """∞-AE with a validation grid over λ (relative to the kernel's mean diagonal)."""
 
@@ -351,14 +356,19 @@ class InfiniteAE(Model):
             g = None  # dense (synthetic) supports never get the sparse context update
         scale = float(k.trace()) / k.shape[0]
         kernel_s = time.perf_counter() - start
-        log.info("∞-AE: kernel of %d support users in %.1f s", k.shape[0], kernel_s)
+        # long phases are reported (a 25,000-user fit takes minutes); Distill-CF's many quick
+        # validations stay quiet
+        log.log(
+            _level(kernel_s), "∞-AE: kernel of %d support users in %.1f s", k.shape[0], kernel_s
+        )
         shared = KernelRows(KERNEL_CACHE_BYTES) if len(self.lambdas) > 1 else None
         for lam in self.lambdas:
             t0 = time.perf_counter()
             fitted = InfiniteAEFitted(support, x, k, lam * scale, scale, self.depth, g, shared)
             if lam > 0:
                 fitted.alpha  # noqa: B018 - solve now so fit time is measured here
-                log.info("∞-AE: λ = %g solved in %.1f s", lam, time.perf_counter() - t0)
+                solve_s = time.perf_counter() - t0
+                log.log(_level(solve_s), "∞-AE: λ = %g solved in %.1f s", lam, solve_s)
             fitted.fit_seconds = kernel_s + time.perf_counter() - t0
             yield {"lambda": lam}, fitted
 
