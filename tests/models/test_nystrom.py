@@ -42,8 +42,7 @@ def test_all_users_as_landmarks_is_exact_infinite_ae(data):
 
 @pytest.mark.parametrize("block_rows", [7, 4096])
 def test_few_landmarks_give_the_subset_of_regressors_solution(data, block_rows):
-    """β = (K_nmᵀK_nm + (n/m)λ'K_mm)⁻¹ K_nmᵀX from the independent kernel; blocks change
-    nothing."""
+    """β = (K_nmᵀK_nm + λ'K_mm)⁻¹ K_nmᵀX from the independent kernel; blocks change nothing."""
     train, context = data
     lam, m = 2.0, 9
     model = conf_model(
@@ -60,7 +59,7 @@ def test_few_landmarks_give_the_subset_of_regressors_solution(data, block_rows):
     x_l = train[landmarks]
     k_nm, k_mm = reference_ntk(train, x_l, 1)[0], reference_ntk(x_l, x_l, 1)[0]
     scale = np.trace(reference_ntk(train, train, 1)[0]) / 30
-    beta = np.linalg.solve(k_nm.T @ k_nm + lam * scale * (30 / m) * k_mm, k_nm.T @ train)
+    beta = np.linalg.solve(k_nm.T @ k_nm + lam * scale * k_mm, k_nm.T @ train)
     expected = reference_ntk(context, x_l, 1)[0] @ beta
     got = fitted.scorer(sp.csr_matrix(context))(np.arange(30))
     np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-9)
