@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -11,8 +12,10 @@ from omegaconf import OmegaConf
 
 from infrec.apps.train import run
 from infrec.config import register
+from infrec.errors import InfrecError
 from infrec.paths import config_dir
-from infrec.reports import depth, every_model, paper_table
+from infrec.reports import depth, every_model, fraction_curve, make_report, paper_table
+from infrec.reports.common import write_csv
 from infrec.reports.paper_table import best_per_model, markdown
 from infrec.track import build_tracker
 from tests.helpers import compose_cfg, sweep, tiny_csv
@@ -124,6 +127,28 @@ def test_every_model_sweep_end_to_end(tmp_path):
         "custom-mf.csv",
     ]
     assert "every_model.md" in done.stdout
+    # one more model, added to the published study: the earlier models' rows are kept
+    again = tmp_path / "again"
+    again.mkdir()
+    run_sweep(
+        [
+            "experiment=every_model",
+            "study.models=ease",
+            "study.budgets='5,1.0'",
+            "study.extend=true",
+            f"hydra.callbacks.report.publish_dir={tmp_path / 'published'}",
+        ],
+        again,
+    )
+    text = (tmp_path / "published" / "every_model.md").read_text()
+    for model in ("∞-AE", "MF", "EASE"):
+        assert f"| {model} | 5 |" in text
+    assert "Rows of ∞-AE, MF are carried over" in text
+    assert sorted(p.name for p in (tmp_path / "published" / "curves").iterdir()) == [
+        "custom-ease.csv",
+        "custom-infinite_ae.csv",
+        "custom-mf.csv",
+    ]
 
 
 def test_every_model_table_flags_a_summary_below_random_users():
@@ -227,3 +252,31 @@ def test_study_reports_log_to_wandb_offline(tmp_path, monkeypatch):
         assert list(run_dir.glob("*.wandb"))
     with (tmp_path / "depth" / "depth.csv").open() as f:
         assert [float(r["hr@10"]) for r in csv.DictReader(f)] == [30.0, 32.0]
+
+
+def table_row(model, sampler, budget, ndcg):
+    row = {k: 0.5 for k in fraction_curve.COLUMNS}
+    row.update(dataset="toy", model=model, setting="", sampler=sampler, budget=budget, seeds=1)
+    row.update({"test/ndcg@10": ndcg, "test/ndcg@10_sd": math.nan})
+    return row
+
+
+def test_a_report_table_reads_back_and_extends_by_model(tmp_path):
+    kept = [table_row("mf", "random_user", 5.0, 0.1), table_row("ease", "random_user", 5.0, 0.2)]
+    write_csv(tmp_path / "every_model.csv", kept, fraction_curve.COLUMNS)
+    back = fraction_curve.read_table(tmp_path / "every_model.csv")
+    assert back[0]["model"] == "mf" and back[0]["seeds"] == 1 and back[0]["budget"] == 5.0
+    assert math.isnan(back[0]["test/ndcg@10_sd"])
+    table = [table_row("ease", "distill_cf", 5.0, 0.3)]  # this sweep ran EASE again
+    assert fraction_curve.extend(table, back) == ["MF"]
+    assert [(r["model"], r["test/ndcg@10"]) for r in table] == [("ease", 0.3), ("mf", 0.1)]
+
+
+def test_extending_names_what_is_missing(tmp_path):
+    with pytest.raises(InfrecError, match=r"every_model\.csv: no such report table"):
+        make_report(tmp_path, kind="every_model", extend=tmp_path / "nowhere")
+    with pytest.raises(InfrecError, match="'depth' cannot extend"):
+        make_report(tmp_path, kind="depth", extend=tmp_path)
+    (tmp_path / "every_model.csv").write_text("dataset,model\ntoy,mf\n")
+    with pytest.raises(InfrecError, match=r"not a study table, columns \['budget'"):
+        make_report(tmp_path, kind="every_model", extend=tmp_path)

@@ -1,4 +1,5 @@
-"""``infrec-report <runs dir> [--kind …]``: a study's table and curves from a folder of runs."""
+"""``infrec-report <runs dir> [--kind …] [--extend <report dir>]``: a study's table and curves
+from a folder of runs."""
 
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ def main() -> None:
     parser.add_argument("runs", help="folder holding run dirs (metrics.json + config.json)")
     parser.add_argument("--kind", choices=sorted(KINDS), default="fraction_curve")
     parser.add_argument("--out", help="output folder (default: <runs>/report)")
+    parser.add_argument(
+        "--extend",
+        metavar="REPORT_DIR",
+        help="an earlier report of the same kind: its rows for models not in <runs> are kept",
+    )
     parser.add_argument("--logger", choices=["none", "wandb"], default="none")
     parser.add_argument("--project", default="infrec")
     parser.add_argument("--group", default=None)
@@ -23,7 +29,7 @@ def main() -> None:
     logger = {"name": args.logger, "project": args.project, "group": args.group, "mode": args.mode}
     try:
         with exit_cleanly():
-            make_report(args.runs, args.out, args.kind, logger)
+            make_report(args.runs, args.out, args.kind, logger, args.extend)
     except InfrecError as e:
         raise SystemExit(f"error: {e}") from None
 

@@ -38,20 +38,23 @@ def sample_negatives(
     """``n`` items per entry of ``users`` drawn uniformly among the items each user lacks.
 
     Rejection sampling, vectorised: collisions with a user's positives are redrawn up to
-    ``rounds`` times (a user with almost every item may keep a rare collision).
+    ``rounds`` times (a user with almost every item may keep a rare collision); each round checks
+    only the draws it just redrew.
     """
     n_items = m.shape[1]
     keys = np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr)) * n_items
     keys += m.indices
     neg = rng.integers(0, n_items, size=(len(users), n), dtype=np.int32)
-    owner = np.broadcast_to(users[:, None].astype(np.int64), neg.shape)
+    flat = neg.reshape(-1)
+    owner = np.repeat(users.astype(np.int64) * n_items, n)
+    check = np.arange(flat.size)
     for _ in range(rounds):
-        cand = owner * n_items + neg
+        cand = owner[check] + flat[check]
         pos = np.minimum(np.searchsorted(keys, cand), len(keys) - 1)
-        bad = keys[pos] == cand
-        if not bad.any():
+        check = check[keys[pos] == cand]
+        if not check.size:
             break
-        neg[bad] = rng.integers(0, n_items, size=int(bad.sum()), dtype=np.int32)
+        flat[check] = rng.integers(0, n_items, size=check.size, dtype=np.int32)
     return neg
 
 

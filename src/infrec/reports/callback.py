@@ -10,6 +10,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
 
 from infrec.config import sweep_group
+from infrec.errors import InfrecError
 from infrec.reports import make_report
 
 
@@ -17,17 +18,29 @@ class ReportCallback(Callback):
     """Aggregate a multirun's sweep dir with the report of ``kind`` when the sweep ends.
 
     The report goes to ``<sweep dir>/report``; with ``publish_dir`` also there, a fixed folder
-    that DVC plots and metrics read (``dvc.yaml``) whichever timestamped sweep made it last.
+    that DVC plots and metrics read (``dvc.yaml``) whichever timestamped sweep made it last. With
+    ``extend``, the published report's rows for models this sweep did not run are kept (a sweep
+    of one more model adds it to the study instead of replacing the study).
     """
 
-    def __init__(self, kind: str = "fraction_curve", publish_dir: str | None = None):
+    def __init__(
+        self, kind: str = "fraction_curve", publish_dir: str | None = None, extend: bool = False
+    ):
+        if extend and not publish_dir:
+            raise InfrecError("the report callback extends its publish_dir: set one")
         self.kind = kind
         self.publish_dir = publish_dir
+        self.extend = extend
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         logger = OmegaConf.to_container(config.logger, resolve=True)
         logger["group"] = logger.get("group") or sweep_group(config.hydra.sweep.dir)
-        report = make_report(config.hydra.sweep.dir, kind=self.kind, logger=logger)
+        report = make_report(
+            config.hydra.sweep.dir,
+            kind=self.kind,
+            logger=logger,
+            extend=self.publish_dir if self.extend else None,
+        )
         if self.publish_dir:
             publish(report, Path(self.publish_dir))
 

@@ -7,6 +7,8 @@ way), so the same DVC plot files and compact metrics are written, plus:
 - ``every_model.md``: per model and support size, test nDCG@10 / HR@10 ×100, fit seconds and
   speed-up over full data for Distill-CF and for random users, their nDCG@10 difference (negative:
   the summary does worse than real users of the same number, a finding), and the full-data row;
+- with ``extend``: the rows of models not in this sweep carried over from an earlier report's
+  ``every_model.csv`` (adding a model to the study without rerunning the others);
 - ``every_model.csv``: every averaged row (:data:`.fraction_curve.COLUMNS`);
 - ``every_model.png``: nDCG@10 (top) and speed-up (bottom) against % of users kept, per model;
 - to the tracker: the table, the curves and the PNG.
@@ -22,6 +24,7 @@ from typing import Any
 from infrec.reports.common import write_csv, write_text
 from infrec.reports.fraction_curve import (
     COLUMNS,
+    extend,
     model_label,
     panels,
     plot_png,
@@ -82,11 +85,21 @@ def markdown(table: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(runs: list[dict[str, Any]], out: Path, tracker: Tracker) -> None:
-    """The table, figure, DVC plot files and tracker record of an every-model sweep."""
+def render(
+    runs: list[dict[str, Any]], out: Path, tracker: Tracker, kept: list[dict[str, Any]]
+) -> None:
+    """The table, figure, DVC plot files and tracker record of an every-model sweep; the rows
+    of ``kept`` (an earlier report's table) for models this sweep did not run are carried over,
+    and the table says which."""
     table = summarise(runs)
+    carried = extend(table, kept)
     write_csv(out / "every_model.csv", table, COLUMNS)
     text = markdown(table)
+    if carried:
+        text += (
+            f"\nRows of {', '.join(carried)} are carried over from the report this sweep "
+            "extended (their runs are not in this sweep).\n"
+        )
     write_text(out / "every_model.md", text)
     png = out / "every_model.png"
     plot_png(png, table, metric="test/ndcg@10", xlabel="% of users kept, log scale")

@@ -27,11 +27,13 @@ whose support kept every user and interaction. Writes into the report folder:
 
 from __future__ import annotations
 
+import csv
 import math
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from infrec.errors import InfrecError
 from infrec.paths import write_json
 from infrec.reports.common import label_settings, mean_of, pyplot, save_png, sd_of, write_csv
 from infrec.track import Tracker
@@ -147,6 +149,42 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return table
 
 
+TEXT_COLUMNS = ("dataset", "model", "setting", "sampler")
+
+
+def read_table(path: Path) -> list[dict[str, Any]]:
+    """The rows of a report's table CSV (``fraction_curve.csv`` / ``every_model.csv``), typed."""
+    if not path.is_file():
+        raise InfrecError(f"{path}: no such report table to extend (run the study once first)")
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        missing = sorted(set(COLUMNS) - set(reader.fieldnames or ()))
+        if missing:
+            raise InfrecError(f"{path}: not a study table, columns {missing} missing")
+        rows = list(reader)
+    table = []
+    for line, row in enumerate(rows, start=2):
+        try:
+            typed = {k: row[k] if k in TEXT_COLUMNS else float(row[k]) for k in COLUMNS}
+        except ValueError as e:
+            raise InfrecError(f"{path}, line {line}: {e}") from None
+        typed["seeds"] = int(typed["seeds"])
+        table.append(typed)
+    return table
+
+
+def extend(table: list[dict[str, Any]], kept: list[dict[str, Any]]) -> list[str]:
+    """Add to ``table`` (in place) the rows of ``kept`` whose panel — (dataset, model,
+    setting) — has no row in it: a study extended by a sweep of further models keeps the earlier
+    models' rows, and a model swept again replaces its own. Returns the kept panels' labels."""
+    swept = set(panels(table))
+    old = {key: rows for key, rows in panels(kept).items() if key not in swept}
+    for rows in old.values():
+        table.extend(rows)
+    table.sort(key=lambda r: (*(r[k] for k in TEXT_COLUMNS), r["budget"]))  # as summarise
+    return [model_label(model, setting) for _, model, setting in old]
+
+
 def panels(table: list[dict[str, Any]]) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
     """Rows grouped by (dataset, model, setting): one panel of curves each."""
     out: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
@@ -253,9 +291,13 @@ def compact_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
     return out
 
 
-def render(runs: list[dict[str, Any]], out: Path, tracker: Tracker) -> None:
-    """The study's table, per-model curve files, compact metrics and figure into ``out``."""
+def render(
+    runs: list[dict[str, Any]], out: Path, tracker: Tracker, kept: list[dict[str, Any]]
+) -> None:
+    """The study's table, per-model curve files, compact metrics and figure into ``out``; rows
+    of ``kept`` (an earlier report's table) for panels this sweep did not run are carried over."""
     table = summarise(runs)
+    carried = extend(table, kept)
     write_csv(out / "fraction_curve.csv", table, COLUMNS)
     png = out / "fraction_curve.png"
     plot_png(png, table)
@@ -263,6 +305,8 @@ def render(runs: list[dict[str, Any]], out: Path, tracker: Tracker) -> None:
     write_series(table, out, tracker)
     tracker.image("fraction_curve_png", png)
     print(format_summary(table))
+    if carried:
+        print(f"kept from the earlier report: {', '.join(carried)}")
     print(f"report: {out / 'fraction_curve.csv'}, {png}")
 
 
