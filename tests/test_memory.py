@@ -1,5 +1,7 @@
 """The memory plan: each model's arrays from the support's shape, and the up-front error."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -38,6 +40,27 @@ def test_nystrom_plan_depends_on_landmarks_not_users():
     sampled = model.with_targets(sp.csr_matrix((480_189, 17_770), dtype=np.float32))
     small = sum(n.bytes for n in sampled.memory(sp.csr_matrix((500, 17_770)), 2048))
     assert small < plans[0] / 5
+
+
+def test_nystrom_plan_covers_what_its_fit_allocates():
+    """The host arrays a Nyström fit holds at its peak (tracemalloc sees NumPy's buffers: the
+    float64 accumulations, the solve's copy, β) stay inside the plan, which is not far above."""
+    rng = np.random.default_rng(0)
+    train = sp.random(4_000, 6_000, density=0.01, format="csr", dtype=np.float32, rng=rng)
+    train.data[:] = 1.0
+    model = conf_model(
+        "infinite_ae", solver="nystrom", landmarks=500, lambdas=[5.0], block_rows=256
+    )
+    model = model.with_targets(train)
+    plan = sum(n.bytes for n in model.memory(train, 256))
+    tracemalloc.start()
+    try:
+        _, fitted = next(iter(model.candidates(train)))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert fitted.alpha.shape == (500, 6_000)
+    assert plan / 2 < peak <= plan
 
 
 def test_ease_on_sparse_rows_plans_items_squared_not_users():

@@ -60,13 +60,15 @@ def budget_gb(memory_gb: float | None) -> float:
     return float(memory_gb)
 
 
-def evaluation_needs(block_users: int, n_users: int, n_items: int) -> list[Need]:
-    """One evaluation block (the scores, their ranking work and target flags) and the two
-    evaluation tasks' per-user arrays: 50 negatives (int32 + a flag) and the PSP ideal at up to
-    100 cut-offs (float64) — 1,050 B per user and task, for at most every user."""
+def evaluation_needs(block_users: int, n_users: int, n_items: int, context_nnz: int) -> list[Need]:
+    """One evaluation block (the scores, their ranking work and target flags), the two
+    evaluation tasks' per-user arrays — 50 negatives (int32 + a flag) and the PSP ideal at up to
+    100 cut-offs (float64), 1,050 B per user and task, for at most every user — and the sparse
+    matrices evaluation builds (``context_nnz`` entries at 8 B: float32 value + int32 index)."""
     return [
         Need("evaluation block (scores, eval.block_users × items)", (block_users, n_items), 14),
         Need("validation and test negatives and PSP ideals (users × 2 tasks)", (n_users, 2100), 1),
+        Need("known items and test context (CSR: train + validation + test)", (context_nnz,), 8),
     ]
 
 

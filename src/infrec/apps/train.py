@@ -69,9 +69,12 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
         fit_model = model.for_support(support.hints).with_targets(split.train)
         users, items = support.matrix.shape
 
+        # known items (train + val + test) and the test context (train + val), built below
+        context_nnz = 2 * (split.train.nnz + split.val.nnz) + split.test.nnz
+
         def plan(block: int) -> list[memory.Need]:
             return fit_model.memory(support.matrix, block) + memory.evaluation_needs(
-                block, split.n_users, items
+                block, split.n_users, items, context_nnz
             )
 
         block_users = cfg.eval.block_users

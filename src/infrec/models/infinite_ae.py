@@ -74,27 +74,32 @@ class KernelRows:
     Every λ is validated on the same users against the same support, so each block's kernel is
     computed once, by the first λ, and the others only multiply it by their own α (the λ grid in
     one pass over the kernel; the ranking matrices stay one per λ). Only the first context is
-    kept (validation): a second one is the chosen λ scoring the test context, and drops the
-    blocks. Blocks past ``limit_bytes`` are recomputed rather than kept.
+    kept (validation): a second one is the chosen λ scoring the test context, alone, so sharing
+    stops there. Blocks past ``limit_bytes`` are recomputed rather than kept.
     """
 
     def __init__(self, limit_bytes: int):
         self.limit = int(limit_bytes)
         self._context: object = None
+        self._sharing = True
         self._blocks: dict[bytes, np.ndarray] = {}
         self._bytes = 0
+
+    @classmethod
+    def for_grid(cls, lambdas: Sequence[float]) -> KernelRows | None:
+        """One shared cache of :data:`KERNEL_CACHE_BYTES` for a grid of several λ, else none."""
+        return cls(KERNEL_CACHE_BYTES) if len(lambdas) > 1 else None
 
     def get(self, context, rows: np.ndarray, compute) -> np.ndarray:
         """``compute(rows)`` for ``context``, or the block computed before."""
         if context is not self._context:
-            if self._context is not None:  # the grid was validated; the test context is scored
-                self.limit = 0  # by the chosen λ alone: nothing to share, nothing kept
+            self._sharing = self._context is None  # a second context: the test, one λ
             self._context, self._blocks, self._bytes = context, {}, 0
         key = np.asarray(rows).tobytes()
         block = self._blocks.get(key)
         if block is None:
             block = np.asarray(compute(rows))
-            if self._bytes + block.nbytes <= self.limit:
+            if self._sharing and self._bytes + block.nbytes <= self.limit:
                 self._blocks[key] = block
                 self._bytes += block.nbytes
         return block
@@ -284,13 +289,20 @@ class InfiniteAE(Model):
             return [
                 *self._kernel_rows_need(),
                 Need("landmark rows, dense, and their device copy", (2, m, items), b),
-                Need("K_nmᵀK_nm, K_mm, the system and its Cholesky factor", (4, m, m), b),
-                Need("K_nmᵀX, its transpose and β (landmarks × items)", (3, m, items), b),
+                Need(
+                    "K_nmᵀK_nm, K_mm, the system, its factor and the factorisation's copy "
+                    "(float64, landmarks²)",
+                    (5, m, m),
+                    8,
+                ),
+                Need("K_nmᵀX (float64) and the solve's copy (landmarks × items)", (2, m, items), 8),
+                Need("β and its device copy (landmarks × items)", (2, m, items), b),
                 Need(
                     "kernel block (model.block_rows × landmarks, ×3 in flight)",
                     (3, min(self.block_rows, users), m),
                     b,
                 ),
+                Need("scoring block kernel (eval.block_users × landmarks)", (block_users, m), b),
             ]
         return [
             *self._kernel_rows_need(),
@@ -361,7 +373,7 @@ class InfiniteAE(Model):
         log.log(
             _level(kernel_s), "∞-AE: kernel of %d support users in %.1f s", k.shape[0], kernel_s
         )
-        shared = KernelRows(KERNEL_CACHE_BYTES) if len(self.lambdas) > 1 else None
+        shared = KernelRows.for_grid(self.lambdas)
         for lam in self.lambdas:
             t0 = time.perf_counter()
             fitted = InfiniteAEFitted(support, x, k, lam * scale, scale, self.depth, g, shared)

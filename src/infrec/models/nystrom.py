@@ -31,7 +31,8 @@ With several JAX devices each block's kernel rows and ``KᵀK`` are computed sha
 
 Cost: the blocks' Gram products are sparse (``nnz(X) · m``), ``K_nmᵀ K_nm`` is ``n m²`` flops
 (BLAS), ``K_nmᵀ X`` is ``nnz(X) · m`` (a CSR product); memory: the landmarks (dense, ``m ×
-items``), the two accumulations, one β, and one ``block_rows × m`` kernel block.
+items``), the two accumulations (float64), one β, and one ``block_rows × m`` kernel block; the
+accumulations are released before the last λ is scored.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ import scipy.sparse as sp
 from infrec.data.matrix import dense_rows
 from infrec.kernels.ntk import ntk, ntk_and_square, ntk_diagonal, ntk_from_gram
 from infrec.linalg import cho_solve, gram, stable_cholesky
-from infrec.models.infinite_ae import KERNEL_CACHE_BYTES, InfiniteAEFitted, KernelRows
+from infrec.models.infinite_ae import InfiniteAEFitted, KernelRows
 from infrec.progress import Progress
 from infrec.sharding import multi_device, replicate, row_mask, shard_rows, to_host
 from infrec.sparse import csr_matmul, rows_matmul
@@ -134,12 +135,14 @@ def nystrom_candidates(
         targets.shape[0],
         setup_s,
     )
-    shared = KernelRows(KERNEL_CACHE_BYTES) if len(lambdas) > 1 else None
-    for lam in lambdas:
+    shared = KernelRows.for_grid(lambdas)
+    for i, lam in enumerate(lambdas):
         t0 = time.perf_counter()
         system = ktk + (lam * scale) * k_mm
         chol, _ = stable_cholesky(system, 0.0, float(np.trace(system)) / len(system))
         beta = np.asarray(cho_solve(chol, ktx), dtype)
+        if i == len(lambdas) - 1:  # the last λ is scored without the accumulations held
+            del ktk, ktx, k_mm, system, chol
         fitted = NystromFitted(x_l, beta, lam * scale, depth, shared)
         fitted.fit_seconds = setup_s + time.perf_counter() - t0
         yield {"lambda": lam}, fitted
