@@ -143,7 +143,7 @@ def test_every_model_sweep_end_to_end(tmp_path):
     text = (tmp_path / "published" / "every_model.md").read_text()
     for model in ("∞-AE", "MF", "EASE"):
         assert f"| {model} | 5 |" in text
-    assert "Rows of ∞-AE, MF are carried over" in text
+    assert "not run by it): ∞-AE (Distill-CF, User-RNS); MF (Distill-CF, User-RNS)." in text
     assert sorted(p.name for p in (tmp_path / "published" / "curves").iterdir()) == [
         "custom-ease.csv",
         "custom-infinite_ae.csv",
@@ -267,9 +267,14 @@ def test_a_report_table_reads_back_and_extends_by_model(tmp_path):
     back = fraction_curve.read_table(tmp_path / "every_model.csv")
     assert back[0]["model"] == "mf" and back[0]["seeds"] == 1 and back[0]["budget"] == 5.0
     assert math.isnan(back[0]["test/ndcg@10_sd"])
-    table = [table_row("ease", "distill_cf", 5.0, 0.3)]  # this sweep ran EASE again
-    assert fraction_curve.extend(table, back) == ["MF"]
-    assert [(r["model"], r["test/ndcg@10"]) for r in table] == [("ease", 0.3), ("mf", 0.1)]
+    # this sweep ran EASE on Distill-CF summaries and MF on random users again
+    table = [table_row("ease", "distill_cf", 5.0, 0.3), table_row("mf", "random_user", 5.0, 0.4)]
+    assert fraction_curve.extend(table, back) == ["EASE (User-RNS)"]
+    assert [(r["model"], r["sampler"], r["test/ndcg@10"]) for r in table] == [
+        ("ease", "distill_cf", 0.3),
+        ("ease", "random_user", 0.2),
+        ("mf", "random_user", 0.4),
+    ]
 
 
 def test_extending_names_what_is_missing(tmp_path):

@@ -8,7 +8,8 @@
 Each kind's ``render(runs, out, tracker)`` writes its files; :func:`make_report` reads the runs,
 opens the tracker (a W&B run of job type ``report`` in the sweep's group) and dispatches. The two
 seed-averaged tables (``fraction_curve``, ``every_model``) can *extend* an earlier report: its
-rows for models this sweep did not run are carried over (``render(runs, out, tracker, kept)``).
+rows for each (model, sampler) this sweep did not run are carried over
+(``render(runs, out, tracker, kept)``).
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ def make_report(
 ) -> Path:
     """Aggregate the runs under ``root`` into ``out_dir`` (default ``root/report``).
 
-    ``extend``: an earlier report folder of the same kind whose rows for models absent from these
-    runs are carried over (read before anything is written, so it may be ``out_dir`` itself).
+    ``extend``: an earlier report folder of the same kind whose rows for each (model, sampler)
+    absent from these runs are carried over (read before anything is written, so it may be
+    ``out_dir`` itself).
 
     ``logger`` is a logger config (``conf/logger/``: ``name``, ``project``, ``group``, ``mode``, …);
     the report's run is named ``report-<group>``.

@@ -7,8 +7,9 @@ way), so the same DVC plot files and compact metrics are written, plus:
 - ``every_model.md``: per model and support size, test nDCG@10 / HR@10 ×100, fit seconds and
   speed-up over full data for Distill-CF and for random users, their nDCG@10 difference (negative:
   the summary does worse than real users of the same number, a finding), and the full-data row;
-- with ``extend``: the rows of models not in this sweep carried over from an earlier report's
-  ``every_model.csv`` (adding a model to the study without rerunning the others);
+- with ``extend``: the rows of every (model, sampler) not in this sweep carried over from an
+  earlier report's ``every_model.csv`` (adding a model, or one model's other sampler, to the
+  study without rerunning the rest);
 - ``every_model.csv``: every averaged row (:data:`.fraction_curve.COLUMNS`);
 - ``every_model.png``: nDCG@10 (top) and speed-up (bottom) against % of users kept, per model;
 - to the tracker: the table, the curves and the PNG.
@@ -89,16 +90,16 @@ def render(
     runs: list[dict[str, Any]], out: Path, tracker: Tracker, kept: list[dict[str, Any]]
 ) -> None:
     """The table, figure, DVC plot files and tracker record of an every-model sweep; the rows
-    of ``kept`` (an earlier report's table) for models this sweep did not run are carried over,
-    and the table says which."""
+    of ``kept`` (an earlier report's table) for each (model, sampler) this sweep did not run are
+    carried over, and the table says which."""
     table = summarise(runs)
     carried = extend(table, kept)
     write_csv(out / "every_model.csv", table, COLUMNS)
     text = markdown(table)
     if carried:
         text += (
-            f"\nRows of {', '.join(carried)} are carried over from the report this sweep "
-            "extended (their runs are not in this sweep).\n"
+            f"\nCarried over from the report this sweep extended (not run by it): "
+            f"{'; '.join(carried)}.\n"
         )
     write_text(out / "every_model.md", text)
     png = out / "every_model.png"

@@ -174,15 +174,25 @@ def read_table(path: Path) -> list[dict[str, Any]]:
 
 
 def extend(table: list[dict[str, Any]], kept: list[dict[str, Any]]) -> list[str]:
-    """Add to ``table`` (in place) the rows of ``kept`` whose panel — (dataset, model,
-    setting) — has no row in it: a study extended by a sweep of further models keeps the earlier
-    models' rows, and a model swept again replaces its own. Returns the kept panels' labels."""
-    swept = set(panels(table))
-    old = {key: rows for key, rows in panels(kept).items() if key not in swept}
-    for rows in old.values():
-        table.extend(rows)
+    """Add to ``table`` (in place) the rows of ``kept`` whose (dataset, model, setting, sampler)
+    has no row in it: a sweep of further models — or of one model's other sampler — keeps what
+    an earlier report already holds, and a (model, sampler) swept again replaces its own rows.
+    Returns labels of what was carried over, e.g. ``EASE (random users, Distill-CF)``."""
+    swept = {tuple(r[k] for k in TEXT_COLUMNS) for r in table}
+    carried: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for row in kept:
+        key = tuple(row[k] for k in TEXT_COLUMNS)
+        if key not in swept:
+            table.append(row)
+            label = sampler_label(row["sampler"])
+            panel = carried[(row["dataset"], row["model"], row["setting"])]
+            if label not in panel:
+                panel.append(label)
     table.sort(key=lambda r: (*(r[k] for k in TEXT_COLUMNS), r["budget"]))  # as summarise
-    return [model_label(model, setting) for _, model, setting in old]
+    return [
+        f"{model_label(model, setting)} ({', '.join(labels)})"
+        for (_, model, setting), labels in sorted(carried.items())
+    ]
 
 
 def panels(table: list[dict[str, Any]]) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
@@ -295,7 +305,8 @@ def render(
     runs: list[dict[str, Any]], out: Path, tracker: Tracker, kept: list[dict[str, Any]]
 ) -> None:
     """The study's table, per-model curve files, compact metrics and figure into ``out``; rows
-    of ``kept`` (an earlier report's table) for panels this sweep did not run are carried over."""
+    of ``kept`` (an earlier report's table) for each (model, sampler) this sweep did not run are
+    carried over."""
     table = summarise(runs)
     carried = extend(table, kept)
     write_csv(out / "fraction_curve.csv", table, COLUMNS)
