@@ -24,7 +24,8 @@ from infrec.reports.common import collect_runs
 from infrec.track import Tracker, build_tracker
 
 Runs = list[dict[str, Any]]
-TABLE_KINDS: dict[str, Callable[[Runs, Path, Tracker, Runs], None]] = {
+Table = list[dict[str, Any]]  # an earlier report's rows (fraction_curve.read_table)
+TABLE_KINDS: dict[str, Callable[[Runs, Path, Tracker, Table], None]] = {
     "fraction_curve": fraction_curve.render,
     "every_model": every_model.render,
 }

@@ -173,22 +173,26 @@ def read_table(path: Path) -> list[dict[str, Any]]:
     return table
 
 
+def _series_key(row: dict[str, Any]) -> tuple[str, ...]:
+    """(dataset, model, setting, sampler): one line of one panel."""
+    return tuple(row[k] for k in TEXT_COLUMNS)
+
+
 def extend(table: list[dict[str, Any]], kept: list[dict[str, Any]]) -> list[str]:
     """Add to ``table`` (in place) the rows of ``kept`` whose (dataset, model, setting, sampler)
     has no row in it: a sweep of further models — or of one model's other sampler — keeps what
     an earlier report already holds, and a (model, sampler) swept again replaces its own rows.
-    Returns labels of what was carried over, e.g. ``EASE (random users, Distill-CF)``."""
-    swept = {tuple(r[k] for k in TEXT_COLUMNS) for r in table}
+    Returns labels of what was carried over, e.g. ``EASE (Distill-CF, User-RNS)``."""
+    swept = {_series_key(r) for r in table}
     carried: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     for row in kept:
-        key = tuple(row[k] for k in TEXT_COLUMNS)
-        if key not in swept:
+        if _series_key(row) not in swept:
             table.append(row)
             label = sampler_label(row["sampler"])
             panel = carried[(row["dataset"], row["model"], row["setting"])]
             if label not in panel:
                 panel.append(label)
-    table.sort(key=lambda r: (*(r[k] for k in TEXT_COLUMNS), r["budget"]))  # as summarise
+    table.sort(key=lambda r: (*_series_key(r), r["budget"]))  # the order summarise gives
     return [
         f"{model_label(model, setting)} ({', '.join(labels)})"
         for (_, model, setting), labels in sorted(carried.items())
