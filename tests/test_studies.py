@@ -177,6 +177,33 @@ def test_every_model_table_flags_a_summary_below_random_users():
     assert "| MF | all 500 (full data) | 25.00 |" in text
 
 
+def test_every_model_lines_all_end_at_the_full_data_run():
+    def row(model, sampler, budget, ndcg, share, speedup):
+        r = table_row(model, sampler, budget, ndcg)
+        r.update(data_share=share, user_share=share, interaction_share=share, speedup=speedup)
+        return r
+
+    table = [
+        row("mf", "distill_cf", 50.0, 0.10, 0.1, 4.0),
+        row("mf", "random_user", 50.0, 0.15, 0.1, 3.0),
+        row("mf", "random_user", 1.0, 0.25, 1.0, 1.0),
+        row("ease", "distill_cf", 50.0, 0.20, 0.1, 2.0),
+        row("ease", "distill_cf", 1.0, 0.31, 1.0, 1.1),  # not the run speed-ups are against
+        row("ease", "random_user", 1.0, 0.30, 1.0, 1.0),
+        row("ease", "random_user", 50.0, 0.22, 0.1, 2.0),
+    ]
+    lines = every_model.meeting_full_data(table)
+    assert lines[: len(table)] == table and len(table) == 7  # the table itself is left alone
+    (added,) = lines[len(table) :]  # MF's summary line gets MF's full-data run; EASE has its own
+    assert (added["model"], added["sampler"], added["test/ndcg@10"]) == ("mf", "distill_cf", 0.25)
+    assert every_model.full_data_run(table[3:])["test/ndcg@10"] == 0.30
+    curves = fraction_curve.curve_rows([r for r in lines if r["model"] == "mf"])
+    assert {(c["sampler"], c["data_pct"]) for c in curves} == {
+        (s, pct) for s in ("Distill-CF", "User-RNS") for pct in (10.0, 100.0)
+    }
+    assert every_model.markdown(lines).count("(full data)") == 2
+
+
 def test_search_grids_name_real_options():
     register()  # the structured schema config.yaml's defaults name
     for path in sorted((config_dir() / "search").glob("*.yaml")):

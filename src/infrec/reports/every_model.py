@@ -12,6 +12,8 @@ way), so the same DVC plot files and compact metrics are written, plus:
   study without rerunning the rest);
 - ``every_model.csv``: every averaged row (:data:`.fraction_curve.COLUMNS`);
 - ``every_model.png``: nDCG@10 (top) and speed-up (bottom) against % of users kept, per model;
+  both samplers' lines end at the model's full-data run (:func:`meeting_full_data`), as do the
+  DVC plot files and compact metrics;
 - to the tracker: the table, the curves and the PNG.
 """
 
@@ -48,6 +50,17 @@ def _cells(row: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _is_full_data(row: dict[str, Any]) -> bool:
+    return row["sampler"] == "full" or row["user_share"] == row["interaction_share"] == 1.0
+
+
+def full_data_run(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """A panel's full-data run: the one its speed-ups are measured against (speed-up 1×) when
+    there is one, else the first."""
+    full = [r for r in rows if _is_full_data(r)]
+    return next((r for r in reversed(full) if r["speedup"] == 1.0), full[0] if full else None)
+
+
 def markdown(table: list[dict[str, Any]]) -> str:
     """The comparison table: a row per (model, support size), full data last per model."""
     head = (
@@ -58,13 +71,10 @@ def markdown(table: list[dict[str, Any]]) -> str:
     for (_, model, setting), rows in panels(table).items():
         label = model_label(model, setting)
         sizes: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
-        full = None
         for r in rows:
-            if r["sampler"] == "full" or r["user_share"] == r["interaction_share"] == 1.0:
-                if full is None or r["speedup"] == 1.0:  # show the reference run itself
-                    full = r
-                continue
-            sizes[round(r["users"])][r["sampler"]] = r
+            if not _is_full_data(r):
+                sizes[round(r["users"])][r["sampler"]] = r
+        full = full_data_run(rows)
         for users in sorted(sizes):
             ours, base = sizes[users].get(SUMMARY), sizes[users].get(BASELINE)
             diff = (
@@ -86,6 +96,25 @@ def markdown(table: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def meeting_full_data(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows to plot: ``table`` plus, for each sampler of a model with no full-data row of
+    its own, a copy of that model's full-data run under the sampler's name.
+
+    Both samplers give the real train matrix at 100%, so a sweep may run full data under one
+    of them only (or an extended report may hold it under one); without this, one sampler's
+    line would reach 100% and the other's stop at its largest support. The table and CSV keep
+    the runs as they were; only the figure, the DVC plot files and metrics get the copies."""
+    out = list(table)
+    for rows in panels(table).values():
+        reference = full_data_run(rows)
+        if reference is None:
+            continue
+        covered = {r["sampler"] for r in rows if _is_full_data(r)} | {"full"}
+        for sampler in sorted({r["sampler"] for r in rows} - covered):
+            out.append({**reference, "sampler": sampler})
+    return out
+
+
 def render(
     runs: list[dict[str, Any]], out: Path, tracker: Tracker, kept: list[dict[str, Any]]
 ) -> None:
@@ -103,9 +132,10 @@ def render(
         )
     write_text(out / "every_model.md", text)
     png = out / "every_model.png"
-    plot_png(png, table, metric="test/ndcg@10", xlabel="% of users kept, log scale")
+    lines = meeting_full_data(table)
+    plot_png(png, lines, metric="test/ndcg@10", xlabel="% of users kept, log scale")
     tracker.table("every_model", table, COLUMNS)
-    write_series(table, out, tracker)
+    write_series(lines, out, tracker)
     tracker.image("every_model_png", png)
     print(text)
     print(f"report: {out / 'every_model.md'}, {png}")
