@@ -194,13 +194,14 @@ def test_every_model_lines_all_end_at_the_full_data_run():
     ]
     lines = every_model.meeting_full_data(table)
     assert lines[: len(table)] == table and len(table) == 7  # the table itself is left alone
-    (added,) = lines[len(table) :]  # MF's summary line gets MF's full-data run; EASE has its own
-    assert (added["model"], added["sampler"], added["test/ndcg@10"]) == ("mf", "distill_cf", 0.25)
+    # MF's summary line gets MF's full-data run; EASE's has its own; each gets the reference line
+    added = [(r["model"], r["sampler"], r["test/ndcg@10"]) for r in lines[len(table) :]]
+    assert added == [("ease", "full", 0.30), ("mf", "distill_cf", 0.25), ("mf", "full", 0.25)]
     assert every_model.full_data_run(table[3:])["test/ndcg@10"] == 0.30
     curves = fraction_curve.curve_rows([r for r in lines if r["model"] == "mf"])
     assert {(c["sampler"], c["data_pct"]) for c in curves} == {
         (s, pct) for s in ("Distill-CF", "User-RNS") for pct in (10.0, 100.0)
-    }
+    } | {("full data", 100.0)}
     assert every_model.markdown(lines).count("(full data)") == 2
 
 

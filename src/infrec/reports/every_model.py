@@ -97,8 +97,9 @@ def markdown(table: list[dict[str, Any]]) -> str:
 
 
 def meeting_full_data(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows to plot: ``table`` plus, for each sampler of a model with no full-data row of
-    its own, a copy of that model's full-data run under the sampler's name.
+    """The rows to plot: ``table`` plus, per model, copies of its full-data run — under the
+    name of each sampler with no full-data row of its own, and as the ``full`` series (the
+    dashed reference line of the DVC plots, as in the fraction study).
 
     Both samplers give the real train matrix at 100%, so a sweep may run full data under one
     of them only (or an extended report may hold it under one); without this, one sampler's
@@ -109,8 +110,8 @@ def meeting_full_data(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
         reference = full_data_run(rows)
         if reference is None:
             continue
-        covered = {r["sampler"] for r in rows if _is_full_data(r)} | {"full"}
-        for sampler in sorted({r["sampler"] for r in rows} - covered):
+        covered = {r["sampler"] for r in rows if _is_full_data(r)}
+        for sampler in sorted(({r["sampler"] for r in rows} | {"full"}) - covered):
             out.append({**reference, "sampler": sampler})
     return out
 
