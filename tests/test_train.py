@@ -58,6 +58,8 @@ def test_selection_metric_is_configurable(ml100k_dir, tmp_path):
         ("model.lambdas=[1,-5]", "λ must be ≥ 0"),
         ("selection.metric=test/hr@100", "test/hr@100"),
         ("selection.metric=val/hr@50", "k in eval.ks"),
+        ("eval.ks=[0]", r"eval.ks=\[0\]: every k must be ≥ 1"),
+        ("eval.ks=[]", "eval.ks is empty"),
         ("dataset.format=parquet", "unknown format"),
         ("model.lambdas=abc", "model.lambdas='abc': expected a list of numbers"),
         ("model.depth=abc", "model.depth='abc': expected an integer"),

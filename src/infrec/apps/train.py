@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -49,7 +50,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
         run_dir = hydra.core.hydra_config.HydraConfig.get().runtime.output_dir
     run_dir = Path(run_dir)
     lead = sharding.start(cfg.runtime)  # several processes: one mesh; process 0 writes records
-    selection = metric_key(cfg.selection.metric, [int(k) for k in cfg.eval.ks])
+    # the cut-offs themselves first (the item count bounds them once the data is read)
+    selection = metric_key(cfg.selection.metric, check_ks(cfg.eval.ks, sys.maxsize))
     model = build_model(cfg.model, seed=int(cfg.seed), dtype=str(cfg.dtype))
     sampler = build_sampler(cfg.sampler, seed=int(cfg.seed), support_dir=cfg.paths.support_dir)
 
