@@ -149,6 +149,25 @@ def test_every_model_sweep_end_to_end(tmp_path):
         "custom-infinite_ae.csv",
         "custom-mf.csv",
     ]
+    # one more support size on one line, without full data: the line's other points stay
+    more = tmp_path / "more"
+    more.mkdir()
+    run_sweep(
+        [
+            "experiment=every_model",
+            "study.models=ease",
+            "study.samplers=random_user",
+            "study.budgets='10'",
+            "study.extend=true",
+            f"hydra.callbacks.report.publish_dir={tmp_path / 'published'}",
+        ],
+        more,
+    )
+    text = (tmp_path / "published" / "every_model.md").read_text()
+    assert "| EASE | 5 |" in text and "| EASE | all 60 (full data) |" in text
+    (ten,) = [line for line in text.splitlines() if line.startswith("| EASE | 10 |")]
+    assert ten.split(" | ")[9].endswith("×")  # a speed-up, against the carried full-data run
+    assert "EASE (Distill-CF; User-RNS at 5, 100%)" in text
 
 
 def test_every_model_table_flags_a_summary_below_random_users():
@@ -197,7 +216,7 @@ def test_every_model_lines_all_end_at_the_full_data_run():
     # MF's summary line gets MF's full-data run; EASE's has its own; each gets the reference line
     added = [(r["model"], r["sampler"], r["test/ndcg@10"]) for r in lines[len(table) :]]
     assert added == [("ease", "full", 0.30), ("mf", "distill_cf", 0.25), ("mf", "full", 0.25)]
-    assert every_model.full_data_run(table[3:])["test/ndcg@10"] == 0.30
+    assert fraction_curve.full_data_run(table[3:])["test/ndcg@10"] == 0.30
     curves = fraction_curve.curve_rows([r for r in lines if r["model"] == "mf"])
     assert {(c["sampler"], c["data_pct"]) for c in curves} == {
         (s, pct) for s in ("Distill-CF", "User-RNS") for pct in (10.0, 100.0)
@@ -303,6 +322,41 @@ def test_a_report_table_reads_back_and_extends_by_model(tmp_path):
         ("ease", "random_user", 0.2),
         ("mf", "random_user", 0.4),
     ]
+
+
+def test_extending_by_budget_keeps_the_other_points_of_a_line():
+    kept = [
+        table_row("neumf", "distill_cf", 50.0, 0.10),
+        table_row("neumf", "distill_cf", 100.0, 0.12),
+        table_row("neumf", "distill_cf", 1.0, 0.27),
+        table_row("neumf", "random_user", 50.0, 0.14),
+    ]
+    # this sweep ran NeuMF on a 500-user summary and redid full data
+    table = [
+        table_row("neumf", "distill_cf", 500.0, 0.19),
+        table_row("neumf", "distill_cf", 1.0, 0.28),
+    ]
+    assert fraction_curve.extend(table, kept) == ["NeuMF (User-RNS; Distill-CF at 50, 100)"]
+    assert [(r["sampler"], r["budget"], r["test/ndcg@10"]) for r in table] == [
+        ("distill_cf", 1.0, 0.28),
+        ("distill_cf", 50.0, 0.10),
+        ("distill_cf", 100.0, 0.12),
+        ("distill_cf", 500.0, 0.19),
+        ("random_user", 50.0, 0.14),
+    ]
+    assert fraction_curve.budgets_text([1.0, 0.03]) == "3%, 100%"
+    assert fraction_curve.budgets_text([1.0, 1000.0, 50.0]) == "50, 1,000, 100%"
+
+
+def test_a_point_added_without_full_data_is_measured_against_the_carried_full_run():
+    full = table_row("ease", "random_user", 1.0, 0.34)
+    full.update(user_share=1.0, interaction_share=1.0, fit_s=6.0, speedup=1.0)
+    added = table_row("ease", "distill_cf", 2000.0, 0.33)
+    added.update({"fit_s": 1.5, "speedup": math.nan, "rel_ndcg@10": math.nan})
+    table = [added]
+    assert fraction_curve.extend(table, [full]) == ["EASE (User-RNS)"]
+    assert added["speedup"] == 4.0
+    assert added["rel_ndcg@10"] == pytest.approx(0.33 / 0.34)
 
 
 def test_extending_names_what_is_missing(tmp_path):

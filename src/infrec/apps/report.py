@@ -19,8 +19,8 @@ def main() -> None:
     parser.add_argument(
         "--extend",
         metavar="REPORT_DIR",
-        help="an earlier report of the same kind: its rows of each (model, sampler) absent "
-        "from <runs> are kept",
+        help="an earlier report of the same kind: its rows of each (model, sampler, "
+        "budget) absent from <runs> are kept",
     )
     parser.add_argument("--logger", choices=["none", "wandb"], default="none")
     parser.add_argument("--project", default="infrec")

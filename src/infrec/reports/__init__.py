@@ -8,7 +8,7 @@
 Each kind's ``render(runs, out, tracker)`` writes its files; :func:`make_report` reads the runs,
 opens the tracker (a W&B run of job type ``report`` in the sweep's group) and dispatches. The two
 seed-averaged tables (``fraction_curve``, ``every_model``) can *extend* an earlier report: its
-rows for each (model, sampler) this sweep did not run are carried over
+rows for each (model, sampler, budget) this sweep did not run are carried over
 (``render(runs, out, tracker, kept)``).
 """
 
@@ -45,8 +45,8 @@ def make_report(
 ) -> Path:
     """Aggregate the runs under ``root`` into ``out_dir`` (default ``root/report``).
 
-    ``extend``: an earlier report folder of the same kind whose rows for each (model, sampler)
-    absent from these runs are carried over (read before anything is written, so it may be
+    ``extend``: an earlier report folder of the same kind whose rows for each (model, sampler,
+    budget) absent from these runs are carried over (read before anything is written, so it may be
     ``out_dir`` itself).
 
     ``logger`` is a logger config (``conf/logger/``: ``name``, ``project``, ``group``, ``mode``, …);

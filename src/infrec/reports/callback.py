@@ -19,8 +19,9 @@ class ReportCallback(Callback):
 
     The report goes to ``<sweep dir>/report``; with ``publish_dir`` also there, a fixed folder
     that DVC plots and metrics read (``dvc.yaml``) whichever timestamped sweep made it last. With
-    ``extend``, the published report's rows for each (model, sampler) this sweep did not run are
-    kept (a sweep of one more model adds it to the study instead of replacing the study).
+    ``extend``, the published report's rows for each (model, sampler, budget) this sweep did not
+    run are kept (a sweep of one more model or budget adds it to the study instead of replacing
+    the study).
     """
 
     def __init__(

@@ -7,9 +7,9 @@ way), so the same DVC plot files and compact metrics are written, plus:
 - ``every_model.md``: per model and support size, test nDCG@10 / HR@10 ×100, fit seconds and
   speed-up over full data for Distill-CF and for random users, their nDCG@10 difference (negative:
   the summary does worse than real users of the same number, a finding), and the full-data row;
-- with ``extend``: the rows of every (model, sampler) not in this sweep carried over from an
-  earlier report's ``every_model.csv`` (adding a model, or one model's other sampler, to the
-  study without rerunning the rest);
+- with ``extend``: the rows of every (model, sampler, budget) not in this sweep carried over
+  from an earlier report's ``every_model.csv`` (adding a model, one model's other sampler or
+  more support sizes to the study without rerunning the rest);
 - ``every_model.csv``: every averaged row (:data:`.fraction_curve.COLUMNS`);
 - ``every_model.png``: nDCG@10 (top) and speed-up (bottom) against % of users kept, per model;
   both samplers' lines end at the model's full-data run (:func:`meeting_full_data`), as do the
@@ -28,6 +28,8 @@ from infrec.reports.common import write_csv, write_text
 from infrec.reports.fraction_curve import (
     COLUMNS,
     extend,
+    full_data_run,
+    is_full_data,
     model_label,
     panels,
     plot_png,
@@ -50,17 +52,6 @@ def _cells(row: dict[str, Any] | None) -> list[str]:
     ]
 
 
-def _is_full_data(row: dict[str, Any]) -> bool:
-    return row["sampler"] == "full" or row["user_share"] == row["interaction_share"] == 1.0
-
-
-def full_data_run(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """A panel's full-data run: the one its speed-ups are measured against (speed-up 1×) when
-    there is one, else the first."""
-    full = [r for r in rows if _is_full_data(r)]
-    return next((r for r in reversed(full) if r["speedup"] == 1.0), full[0] if full else None)
-
-
 def markdown(table: list[dict[str, Any]]) -> str:
     """The comparison table: a row per (model, support size), full data last per model."""
     head = (
@@ -72,7 +63,7 @@ def markdown(table: list[dict[str, Any]]) -> str:
         label = model_label(model, setting)
         sizes: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
         for r in rows:
-            if not _is_full_data(r):
+            if not is_full_data(r):
                 sizes[round(r["users"])][r["sampler"]] = r
         full = full_data_run(rows)
         for users in sorted(sizes):
@@ -110,7 +101,7 @@ def meeting_full_data(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
         reference = full_data_run(rows)
         if reference is None:
             continue
-        covered = {r["sampler"] for r in rows if _is_full_data(r)}
+        covered = {r["sampler"] for r in rows if is_full_data(r)}
         for sampler in sorted(({r["sampler"] for r in rows} | {"full"}) - covered):
             out.append({**reference, "sampler": sampler})
     return out
@@ -120,8 +111,8 @@ def render(
     runs: list[dict[str, Any]], out: Path, tracker: Tracker, kept: list[dict[str, Any]]
 ) -> None:
     """The table, figure, DVC plot files and tracker record of an every-model sweep; the rows
-    of ``kept`` (an earlier report's table) for each (model, sampler) this sweep did not run are
-    carried over, and the table says which."""
+    of ``kept`` (an earlier report's table) for each (model, sampler, budget) this sweep did not
+    run are carried over, and the table says which."""
     table = summarise(runs)
     carried = extend(table, kept)
     write_csv(out / "every_model.csv", table, COLUMNS)

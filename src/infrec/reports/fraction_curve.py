@@ -142,11 +142,17 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for q in ("test/ndcg@10", "test/hr@10"):  # the spread over seeds
             out[f"{q}_sd"] = sd_of(metrics, q)
         ref = reference.get((dataset, model, setting))
-        out["speedup"] = ref["time/fit_best_s"] / out["fit_s"] if ref else math.nan
-        for q in QUALITY:
-            out[f"rel_{q.split('/')[1]}"] = out[q] / ref[q] if ref and ref.get(q) else math.nan
+        relate(out, ref["time/fit_best_s"] if ref else None, ref or {})
         table.append(out)
     return table
+
+
+def relate(row: dict[str, Any], full_fit_s: float | None, full: dict[str, Any]) -> None:
+    """Set ``row``'s speed-up and quality relative to full data from the full-data run's fit
+    seconds and test metrics (``QUALITY`` keys); NaN where there is none."""
+    row["speedup"] = full_fit_s / row["fit_s"] if full_fit_s else math.nan
+    for q in QUALITY:
+        row[f"rel_{q.split('/')[1]}"] = row[q] / full[q] if full.get(q) else math.nan
 
 
 TEXT_COLUMNS = ("dataset", "model", "setting", "sampler")
@@ -178,25 +184,53 @@ def _series_key(row: dict[str, Any]) -> tuple[str, ...]:
     return tuple(row[k] for k in TEXT_COLUMNS)
 
 
+def _cell_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """(dataset, model, setting, sampler, budget): one point of one line, one row of the table."""
+    return (*_series_key(row), float(row["budget"]))
+
+
+def budgets_text(budgets: list[float]) -> str:
+    """Budgets as users read them, counts of users first: ``50, 100, 100%`` (a share as a
+    percentage; full data, 1.0, last in a study of counts)."""
+    ordered = sorted(budgets, key=lambda b: (b <= 1, b))
+    return ", ".join(f"{100 * b:g}%" if b <= 1 else f"{int(b):,}" for b in ordered)
+
+
 def extend(table: list[dict[str, Any]], kept: list[dict[str, Any]]) -> list[str]:
-    """Add to ``table`` (in place) the rows of ``kept`` whose (dataset, model, setting, sampler)
-    has no row in it: a sweep of further models — or of one model's other sampler — keeps what
-    an earlier report already holds, and a (model, sampler) swept again replaces its own rows.
-    Returns labels of what was carried over, e.g. ``EASE (Distill-CF, User-RNS)``."""
-    swept = {_series_key(r) for r in table}
-    carried: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    """Add to ``table`` (in place) the rows of ``kept`` whose (dataset, model, setting, sampler,
+    budget) has no row in it: a sweep of further models, of one model's other sampler or of
+    more budgets keeps what an earlier report already holds, and a cell swept again replaces
+    its own row; a row whose sweep ran no full data gets its speed-up and relative quality
+    against the carried full-data run. Returns labels of what was carried over per model, e.g.
+    ``EASE (Distill-CF, User-RNS)``, or ``NeuMF (User-RNS; Distill-CF at 50, 100)`` where a
+    sampler's line has points of both."""
+    swept = {_cell_key(r) for r in table}
+    swept_lines = {_series_key(r) for r in table}
+    carried: dict[tuple[str, str, str], dict[str, list[float]]] = defaultdict(dict)
     for row in kept:
-        if _series_key(row) not in swept:
+        if _cell_key(row) not in swept:
             table.append(row)
-            label = sampler_label(row["sampler"])
             panel = carried[(row["dataset"], row["model"], row["setting"])]
-            if label not in panel:
-                panel.append(label)
-    table.sort(key=lambda r: (*_series_key(r), r["budget"]))  # the order summarise gives
-    return [
-        f"{model_label(model, setting)} ({', '.join(labels)})"
-        for (_, model, setting), labels in sorted(carried.items())
-    ]
+            panel.setdefault(row["sampler"], []).append(float(row["budget"]))
+    table.sort(key=_cell_key)  # the order summarise gives
+    for rows in panels(table).values():
+        full = full_data_run(rows)
+        for row in rows:
+            if full is not None and not math.isfinite(row["speedup"]):
+                relate(row, full["fit_s"], full)  # this sweep ran no full data: the carried run
+    labels = []
+    for (dataset, model, setting), samplers in sorted(carried.items()):
+        whole = [
+            sampler_label(s) for s in samplers if (dataset, model, setting, s) not in swept_lines
+        ]
+        some = [
+            f"{sampler_label(s)} at {budgets_text(budgets)}"
+            for s, budgets in samplers.items()
+            if (dataset, model, setting, s) in swept_lines
+        ]
+        parts = [", ".join(whole)] if whole else []
+        labels.append(f"{model_label(model, setting)} ({'; '.join(parts + some)})")
+    return labels
 
 
 def panels(table: list[dict[str, Any]]) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
@@ -223,12 +257,16 @@ def series(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return {s: sorted(out[s], key=lambda r: r["data_share"]) for s in order}
 
 
-def full_value(rows: list[dict[str, Any]], key: str) -> float | None:
-    """The panel's full-data value of ``key`` (its reference line), when it has one."""
-    full = [r for r in rows if r["sampler"] == "full"] or [
-        r for r in rows if r["data_share"] == 1.0
-    ]
-    return full[0][key] if full else None
+def is_full_data(row: dict[str, Any]) -> bool:
+    """A table row of full data: the ``full`` sampler, or every user and interaction kept."""
+    return row["sampler"] == "full" or row["user_share"] == row["interaction_share"] == 1.0
+
+
+def full_data_run(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """A panel's full-data row: the one its speed-ups are measured against (speed-up 1×) when
+    there is one, else the first."""
+    full = [r for r in rows if is_full_data(r)]
+    return next((r for r in reversed(full) if r["speedup"] == 1.0), full[0] if full else None)
 
 
 def plot_png(
@@ -256,9 +294,9 @@ def plot_png(
             xs = [100 * r["data_share"] for r in points]
             top.plot(xs, [100 * r[metric] for r in points], **style)
             bottom.plot(xs, [r["speedup"] for r in points], **style)
-        reference = full_value(rows, metric)
+        reference = full_data_run(rows)
         if reference is not None:
-            top.axhline(100 * reference, color="black", ls="--", lw=1, label="full data")
+            top.axhline(100 * reference[metric], color="black", ls="--", lw=1, label="full data")
         bottom.axhline(1.0, color="black", ls="--", lw=1, label="full data (1×)")
         top.set_title(f"{model_label(model, setting)} on {dataset}")
         top.set_ylabel(f"test {metric.split('/')[-1].upper().replace('NDCG', 'nDCG')} (×100)")
@@ -309,8 +347,8 @@ def render(
     runs: list[dict[str, Any]], out: Path, tracker: Tracker, kept: list[dict[str, Any]]
 ) -> None:
     """The study's table, per-model curve files, compact metrics and figure into ``out``; rows
-    of ``kept`` (an earlier report's table) for each (model, sampler) this sweep did not run are
-    carried over."""
+    of ``kept`` (an earlier report's table) for each (model, sampler, budget) this sweep did not
+    run are carried over."""
     table = summarise(runs)
     carried = extend(table, kept)
     write_csv(out / "fraction_curve.csv", table, COLUMNS)
