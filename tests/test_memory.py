@@ -52,7 +52,7 @@ def test_nystrom_plan_covers_what_its_fit_allocates():
         "infinite_ae", solver="nystrom", landmarks=500, lambdas=[5.0], block_rows=256
     )
     model = model.with_targets(train)
-    plan = sum(n.bytes for n in model.memory(train, 256))
+    plan = memory.total_gb(model.memory(train, 256)) * memory.GB
     tracemalloc.start()
     try:
         _, fitted = next(iter(model.candidates(train)))
@@ -61,6 +61,33 @@ def test_nystrom_plan_covers_what_its_fit_allocates():
         tracemalloc.stop()
     assert fitted.alpha.shape == (500, 6_000)
     assert plan / 2 < peak <= plan
+
+
+def test_plan_counts_the_larger_of_two_phases_that_never_coexist():
+    needs = [
+        memory.Need("held", (10,), 1),
+        memory.Need("fit's own", (30,), 1, memory.FIT),
+        memory.Need("scores", (20,), 1, memory.SCORE),
+        memory.Need("scoring kernel", (15,), 1, memory.SCORE),
+    ]
+    assert memory.total_gb(needs) * memory.GB == 10 + 35
+    assert memory.total_gb(needs[:2]) * memory.GB == 40
+
+
+def test_nystrom_accumulations_are_counted_beside_scoring_only_for_a_lambda_grid():
+    """One λ: the accumulations are freed before scoring, so on the (b) shapes the plan leaves
+    out the scoring phase (smaller than the fit's); a grid scores its earlier λ beside them."""
+    train = sp.csr_matrix((480_189, 17_770), dtype=np.float32)
+    for lambdas in ([5.0], [1.0, 5.0]):
+        model = conf_model("infinite_ae", solver="nystrom", landmarks=5_000, lambdas=lambdas)
+        needs = model.with_targets(train).memory(train, 8192)
+        needs += memory.evaluation_needs(8192, 480_189, 17_770, 0)
+        accumulations = [n for n in needs if n.name.startswith(("K_nmᵀK_nm", "K_nmᵀX"))]
+        assert {n.phase for n in accumulations} == {memory.FIT if len(lambdas) == 1 else ""}
+        if len(lambdas) == 1:
+            left_out = sum(n.bytes for n in needs) - memory.total_gb(needs) * memory.GB
+            # the evaluation block (14 B an entry) and the scoring kernel block
+            assert left_out == pytest.approx(8192 * 17_770 * 14 + 8192 * 5_000 * 4)
 
 
 def test_ease_on_sparse_rows_plans_items_squared_not_users():

@@ -22,13 +22,21 @@ from infrec.errors import InfrecError
 GB = 1024**3
 
 
+FIT, SCORE = "fit", "score"
+"""Phases of a run whose arrays never coexist: the fit's working arrays (those a model frees
+before it is scored) and the scoring's (evaluation blocks). A :class:`Need` of neither phase is
+held throughout; :func:`total_gb` counts the larger phase only."""
+
+
 @dataclass(frozen=True)
 class Need:
-    """One array a computation will hold: a name users recognise, its shape and item size."""
+    """One array a computation will hold: a name users recognise, its shape and item size, and
+    the phase it lives in (``""``: the whole run; :data:`FIT` or :data:`SCORE`: that phase)."""
 
     name: str
     shape: tuple[int, ...]
     itemsize: int = 4
+    phase: str = ""
 
     @property
     def bytes(self) -> int:
@@ -66,7 +74,9 @@ def evaluation_needs(block_users: int, n_users: int, n_items: int, context_nnz: 
     100 cut-offs (float64), 1,050 B per user and task, for at most every user — and the sparse
     matrices evaluation builds (``context_nnz`` entries at 8 B: float32 value + int32 index)."""
     return [
-        Need("evaluation block (scores, eval.block_users × items)", (block_users, n_items), 14),
+        Need(
+            "evaluation block (scores, eval.block_users × items)", (block_users, n_items), 14, SCORE
+        ),
         Need("validation and test negatives and PSP ideals (users × 2 tasks)", (n_users, 2100), 1),
         Need("known items and test context (CSR: train + validation + test)", (context_nnz,), 8),
     ]
@@ -95,7 +105,11 @@ def choose_block_users(plan: Callable[[int], list[Need]], memory_gb: float | Non
 
 
 def total_gb(needs: list[Need]) -> float:
-    return sum(n.bytes for n in needs) / GB
+    """The peak of ``needs``: what is held throughout plus the larger of the fit's and the
+    scoring's own arrays."""
+    held = sum(n.bytes for n in needs if n.phase not in (FIT, SCORE))
+    phases = [sum(n.bytes for n in needs if n.phase == phase) for phase in (FIT, SCORE)]
+    return (held + max(phases)) / GB
 
 
 def check(needs: list[Need], memory_gb: float | None, what: str, advice: str) -> float:

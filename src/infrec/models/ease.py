@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from infrec.data.matrix import dense_rows, row_index
 from infrec.linalg import Array, asarray, check_lambdas, cho_solve, gram, matmul, stable_cholesky
-from infrec.memory import Need, itemsize
+from infrec.memory import FIT, Need, itemsize
 from infrec.models.base import Fitted, Model, Monitor, ScoreFn
 from infrec.numerics import resolve_dtype
 from infrec.sparse import GRAM_BLOCK_BYTES, gram_workers, item_gram, rows_matmul
@@ -76,6 +76,7 @@ class EASE(Model):
                 "item Gram blocks' sparse products (one per thread)",
                 (gram_workers(), GRAM_BLOCK_BYTES),
                 1,
+                FIT,
             )
         else:
             first = Need("support rows, dense", (users, items), b)

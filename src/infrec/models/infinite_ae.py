@@ -40,7 +40,7 @@ from infrec.data.matrix import dense_rows, row_index
 from infrec.errors import InfrecError
 from infrec.kernels.ntk import ntk_from_gram, ntk_times
 from infrec.linalg import Array, asarray, check_lambdas, cho_solve, gram, matmul, stable_cholesky
-from infrec.memory import Need, itemsize
+from infrec.memory import FIT, SCORE, Need, itemsize
 from infrec.models.base import Fitted, Model, Monitor, ScoreFn
 from infrec.numerics import resolve_dtype
 from infrec.sharding import multi_device, replicate, shard_rows, to_host
@@ -286,6 +286,9 @@ class InfiniteAE(Model):
             # landmarks: a sampled support's users, or model.landmarks of the full train matrix
             full = self.targets is None or users == self.targets.shape[0]
             m = min(self.landmarks or users, users) if full else users
+            # the accumulations are freed before the last λ is scored: with one λ, before any
+            # scoring (nystrom_candidates); with a grid, the earlier λ are scored beside them
+            accumulations = FIT if len(self.lambdas) == 1 else ""
             return [
                 *self._kernel_rows_need(),
                 Need("landmark rows, dense, and their device copy", (2, m, items), b),
@@ -294,15 +297,27 @@ class InfiniteAE(Model):
                     "(float64, landmarks²)",
                     (5, m, m),
                     8,
+                    accumulations,
                 ),
-                Need("K_nmᵀX (float64) and the solve's copy (landmarks × items)", (2, m, items), 8),
+                Need(
+                    "K_nmᵀX (float64) and the solve's copy (landmarks × items)",
+                    (2, m, items),
+                    8,
+                    accumulations,
+                ),
                 Need("β and its device copy (landmarks × items)", (2, m, items), b),
                 Need(
                     "kernel block (model.block_rows × landmarks, ×3 in flight)",
                     (3, min(self.block_rows, users), m),
                     b,
+                    FIT,
                 ),
-                Need("scoring block kernel (eval.block_users × landmarks)", (block_users, m), b),
+                Need(
+                    "scoring block kernel (eval.block_users × landmarks)",
+                    (block_users, m),
+                    b,
+                    SCORE,
+                ),
             ]
         return [
             *self._kernel_rows_need(),
@@ -312,9 +327,13 @@ class InfiniteAE(Model):
                 "kernel block (model.block_rows × support users, ×3 in flight)",
                 (3, min(self.block_rows, users), users),
                 b,
+                FIT,
             ),
             Need(
-                "scoring block kernel (eval.block_users × support users)", (block_users, users), b
+                "scoring block kernel (eval.block_users × support users)",
+                (block_users, users),
+                b,
+                SCORE,
             ),
         ]
 
