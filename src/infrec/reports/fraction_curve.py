@@ -113,12 +113,11 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         label_settings(rows)
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for row in rows:
-        key = (row["dataset"], row["model"], row["setting"], row["sampler"], float(row["budget"]))
-        groups[key].append(row)
+        groups[_cell_key(row)].append(row)
     reference: dict[tuple, dict[str, float]] = {}
     for row in sorted(rows, key=lambda r: r["sampler"] != "full"):
         if _is_full(row):
-            reference.setdefault((row["dataset"], row["model"], row["setting"]), row["metrics"])
+            reference.setdefault(_panel_key(row), row["metrics"])
     table = []
     for (dataset, model, setting, sampler, budget), members in sorted(groups.items()):
         metrics = [m["metrics"] for m in members]
@@ -179,6 +178,11 @@ def read_table(path: Path) -> list[dict[str, Any]]:
     return table
 
 
+def _panel_key(row: dict[str, Any]) -> tuple[str, str, str]:
+    """(dataset, model, setting): one panel of curves, one model's block of the table."""
+    return row["dataset"], row["model"], row["setting"]
+
+
 def _series_key(row: dict[str, Any]) -> tuple[str, ...]:
     """(dataset, model, setting, sampler): one line of one panel."""
     return tuple(row[k] for k in TEXT_COLUMNS)
@@ -210,13 +214,15 @@ def extend(table: list[dict[str, Any]], kept: list[dict[str, Any]]) -> list[str]
     for row in kept:
         if _cell_key(row) not in swept:
             table.append(row)
-            panel = carried[(row["dataset"], row["model"], row["setting"])]
+            panel = carried[_panel_key(row)]
             panel.setdefault(row["sampler"], []).append(float(row["budget"]))
     table.sort(key=_cell_key)  # the order summarise gives
     for rows in panels(table).values():
         full = full_data_run(rows)
+        if full is None:
+            continue
         for row in rows:
-            if full is not None and not math.isfinite(row["speedup"]):
+            if not math.isfinite(row["speedup"]):
                 relate(row, full["fit_s"], full)  # this sweep ran no full data: the carried run
     labels = []
     for (dataset, model, setting), samplers in sorted(carried.items()):
@@ -237,7 +243,7 @@ def panels(table: list[dict[str, Any]]) -> dict[tuple[str, str, str], list[dict[
     """Rows grouped by (dataset, model, setting): one panel of curves each."""
     out: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
     for row in table:
-        out[(row["dataset"], row["model"], row["setting"])].append(row)
+        out[_panel_key(row)].append(row)
     return dict(sorted(out.items()))
 
 
