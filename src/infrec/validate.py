@@ -92,21 +92,25 @@ def check_array(
         raise InfrecError(f"{label} has dtype {arr.dtype}, expected {_kinds(kinds)}")
     if ndim is not None and arr.ndim != ndim:
         raise InfrecError(f"{label} has {arr.ndim} dimensions, expected {ndim}")
-    if shape is not None:
-        if arr.ndim != len(shape) or any(
-            want is not None and got != want for got, want in zip(arr.shape, shape, strict=True)
-        ):
-            want_text = "×".join("*" if s is None else str(s) for s in shape)
-            raise InfrecError(f"{label} has shape {arr.shape}, expected {want_text}")
+    if shape is not None and not _shape_fits(arr.shape, shape):
+        want_text = "×".join("*" if s is None else str(s) for s in shape)
+        raise InfrecError(f"{label} has shape {arr.shape}, expected {want_text}")
     if arr.size == 0:
         return arr
     if finite and arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise InfrecError(f"{label} holds NaN or infinite values")
-    if low is not None and arr.min() < low:
-        raise InfrecError(f"{label} holds {arr.min()!r}, below the smallest allowed {low}")
-    if high is not None and arr.max() > high:
-        raise InfrecError(f"{label} holds {arr.max()!r}, above the largest allowed {high}")
+    too_low = low is not None and arr.min() < low
+    if too_low or (high is not None and arr.max() > high):
+        found = (arr.min() if too_low else arr.max()).item()
+        bounds = f"[{'-∞' if low is None else low}, {'∞' if high is None else high}]"
+        raise InfrecError(f"{label} must lie in {bounds}; found {found!r}")
     return arr
+
+
+def _shape_fits(got: tuple[int, ...], want: tuple[int | None, ...]) -> bool:
+    return len(got) == len(want) and all(
+        w is None or g == w for g, w in zip(got, want, strict=True)
+    )
 
 
 def _kinds(kinds: str) -> str:
@@ -192,7 +196,7 @@ def check_meta(meta: Any, source: str | Path, fields: Mapping[str, Spec]) -> dic
         value = meta[key]
         allowed = types if isinstance(types, tuple) else (types,)
         numeric = any(t in (int, float) for t in allowed)
-        if isinstance(value, bool) and bool not in allowed or not isinstance(value, allowed):
+        if (isinstance(value, bool) and bool not in allowed) or not isinstance(value, allowed):
             names = " or ".join(t.__name__ for t in allowed)
             raise InfrecError(f"{source}: metadata {key}={value!r} is not {names}")
         if numeric and isinstance(value, int | float):
@@ -226,12 +230,13 @@ def read_json(path: str | Path, what: str = "JSON file") -> Any:
 
 
 def check_number_map(obj: Any, source: str | Path, what: str) -> dict[str, float]:
-    """A flat ``{name: number}`` mapping (``metrics.json``): finite numbers, string keys."""
+    """A flat ``{name: number}`` mapping (``metrics.json``): numbers, NaN allowed (a metric a
+    run could not compute), never infinite."""
     if not isinstance(obj, dict):
         raise InfrecError(f"{source}: {what} is {type(obj).__name__}, expected an object")
     for key, value in obj.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InfrecError(f"{source}: {what} entry {key!r} = {value!r} is not a number")
-        if not math.isfinite(value) and not key.startswith(("val/", "test/")):
+        if math.isinf(value):
             raise InfrecError(f"{source}: {what} entry {key!r} = {value!r} is not finite")
     return obj

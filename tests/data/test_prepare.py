@@ -1,3 +1,7 @@
+import logging
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 from omegaconf import OmegaConf
@@ -94,10 +98,64 @@ def test_prepare_caches_and_reuses(tmp_path):
     first = prepare(cfg, cache_dir=tmp_path / "cache")
     cached = list((tmp_path / "cache").glob("toy-*.npz"))
     assert len(cached) == 1
-    again = Split.load(cached[0])
+    again, made_for = Split.load(cached[0])
     assert (again.train != first.train).nnz == 0 and again.key == first.key
+    assert made_for["fields"]["seed"] == 42 and made_for["format"] == 2
     other = prepare(OmegaConf.merge(cfg, {"seed": 7}), cache_dir=tmp_path / "cache")
     assert other.key != first.key and len(list((tmp_path / "cache").glob("*.npz"))) == 2
+
+
+def _toy_cfg(tmp_path: Path):
+    raw = tmp_path / "r.csv"
+    rows = [f"{u},{i},5" for u in range(20) for i in range(u % 5, u % 5 + 6)]
+    raw.write_text("\n".join(rows) + "\n")
+    return OmegaConf.merge(
+        PAPER, {"name": "toy", "format": "delimited", "path": str(raw), "sep": ","}
+    )
+
+
+def test_a_cache_swapped_for_another_seeds_is_rebuilt(tmp_path, caplog):
+    cfg = _toy_cfg(tmp_path)
+    first = prepare(cfg, cache_dir=tmp_path / "cache")
+    seven = prepare(OmegaConf.merge(cfg, {"seed": 7}), cache_dir=tmp_path / "cache")
+    ours = tmp_path / "cache" / f"toy-{first.key}.npz"
+    theirs = tmp_path / "cache" / f"toy-{seven.key}.npz"
+    shutil.copy(theirs, ours)  # the seed-7 split under the seed-42 name
+    with caplog.at_level(logging.WARNING, logger="infrec"):
+        again = prepare(cfg, cache_dir=tmp_path / "cache")
+    assert (again.train != first.train).nnz == 0 and (again.test != first.test).nnz == 0
+    (line,) = [r.getMessage() for r in caplog.records if "rebuilding" in r.getMessage()]
+    assert f"cache {ours} was made for" in line and "seed=7 (this run: 42)" in line
+    assert Split.load(ours)[0].key == first.key  # rebuilt in place
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "edit"])
+def test_a_damaged_cache_is_rebuilt(damage, tmp_path, caplog):
+    cfg = _toy_cfg(tmp_path)
+    first = prepare(cfg, cache_dir=tmp_path / "cache")
+    path = tmp_path / "cache" / f"toy-{first.key}.npz"
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:300])
+    elif damage == "garbage":
+        path.write_bytes(b"not a zip at all")
+    else:  # a column index past the item count: structurally invalid, must never reach SciPy
+        with np.load(path) as z:
+            arrays = dict(z)
+        arrays["train_indices"] = arrays["train_indices"].copy()
+        arrays["train_indices"][0] = 10**6
+        np.savez(path, **arrays)
+    with caplog.at_level(logging.WARNING, logger="infrec"):
+        again = prepare(cfg, cache_dir=tmp_path / "cache")
+    assert (again.train != first.train).nnz == 0
+    (line,) = [r.getMessage() for r in caplog.records if "rebuilding" in r.getMessage()]
+    assert line.startswith(f"cache {path} is damaged (") and "\n" not in line
+
+
+def test_a_dataset_name_with_a_slash_is_refused(tmp_path):
+    cfg = OmegaConf.merge(_toy_cfg(tmp_path), {"name": "../../x"})
+    with pytest.raises(InfrecError, match=r"dataset.name='../../x' holds a path separator"):
+        prepare(cfg, cache_dir=tmp_path / "cache" / "inner")
+    assert not (tmp_path / "x").exists() and not list(tmp_path.rglob("x-*.npz"))
 
 
 def test_prepare_bad_input_writes_nothing(tmp_path):

@@ -1,3 +1,4 @@
+import logging
 from functools import partial
 
 import jax
@@ -245,3 +246,36 @@ def test_validation_on_a_user_sample_scores_that_many_users(monkeypatch):
     assert set(seen) == {10}
     assert len(seen) == 2 * 6  # step 0 and step 3, six λ each
     assert support.meta["steps_run"] == 3
+
+
+@pytest.mark.parametrize("damage", ["swapped", "scaled", "negative_lambda", "truncated"])
+def test_a_cached_support_is_checked_and_rebuilt_when_wrong(damage, tmp_path, caplog):
+    """The cache gets from_file's checks and its key compared: never reused silently."""
+    split = tiny_split()
+    options = {"budget": 4, "gamma": 5, "tau": 2.0, "steps": 4, "lr": 0.05}
+    options["support_dir"] = str(tmp_path)
+    first = conf_sampler("distill_cf", **options).sample(split)
+    other = conf_sampler("distill_cf", **{**options, "tau": 3.0}).sample(split)
+    mine = conf_sampler("distill_cf", **options).artifact_path(split, 4)
+    theirs = conf_sampler("distill_cf", **{**options, "tau": 3.0}).artifact_path(split, 4)
+    if damage == "swapped":
+        theirs.replace(mine)
+    else:
+        with np.load(mine) as z:
+            arrays = dict(z)
+        if damage == "scaled":
+            arrays["dense"] = arrays["dense"] * 1e6
+        elif damage == "negative_lambda":
+            arrays["meta"] = np.asarray(
+                str(arrays["meta"]).replace('"best_lambda": ', '"best_lambda": -1, "x": ')
+            )
+        np.savez(mine, **arrays)
+        if damage == "truncated":
+            mine.write_bytes(mine.read_bytes()[:200])
+    with caplog.at_level(logging.WARNING, logger="infrec"):
+        again = conf_sampler("distill_cf", **options).sample(split)
+    (line,) = [r.getMessage() for r in caplog.records if "rebuilding" in r.getMessage()]
+    expected = "was made for config=" if damage == "swapped" else "is damaged ("
+    assert line.startswith(f"cache {mine} {expected}"), line
+    np.testing.assert_allclose(again.matrix, first.matrix, atol=1e-6)  # distilled again
+    assert not np.allclose(other.matrix, first.matrix)

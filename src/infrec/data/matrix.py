@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from infrec.errors import InfrecError
 from infrec.paths import atomic_path
+from infrec.validate import check_csr, check_shape, load_npz, parse_json
+
+SPLIT_FILE = "a prepared split saved by infrec"
 
 
 def csr_from_pairs(users: np.ndarray, items: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
@@ -116,24 +122,49 @@ class Split:
             f"{self.train.nnz:,} train / {self.val.nnz:,} val / {self.test.nnz:,} test interactions"
         )
 
-    def save(self, path: Path) -> None:
-        """Write atomically as one ``.npz`` (CSR components of the three parts)."""
+    def digest(self) -> str:
+        """SHA-256 of the three parts' shapes and structure (the cache's content hash)."""
+        h = hashlib.sha256(np.asarray(self.train.shape, np.int64).tobytes())
+        for part in (self.train, self.val, self.test):
+            h.update(part.indptr.astype(np.int64).tobytes())
+            h.update(part.indices.astype(np.int64).tobytes())
+        return h.hexdigest()
+
+    def save(self, path: Path, made_for: dict[str, Any] | None = None) -> None:
+        """Write atomically as one ``.npz``: the CSR components of the three parts, the key and
+        what it was made for (``made_for``, JSON), and :meth:`digest`."""
         arrays: dict[str, np.ndarray] = {"shape": np.asarray(self.train.shape, np.int64)}
         for part in ("train", "val", "test"):
             m = getattr(self, part)
             arrays[f"{part}_indptr"] = m.indptr
             arrays[f"{part}_indices"] = m.indices
+        arrays["made_for"] = np.asarray(json.dumps(made_for or {}, sort_keys=True, default=str))
+        arrays["sha256"] = np.asarray(self.digest())
         with atomic_path(Path(path)) as tmp, tmp.open("wb") as f:
             np.savez(f, name=np.asarray(self.name), key=np.asarray(self.key), **arrays)
 
     @classmethod
-    def load(cls, path: Path) -> Split:
-        with np.load(path) as z:
-            shape = tuple(int(s) for s in z["shape"])
-            parts = {}
-            for part in ("train", "val", "test"):
-                indices = z[f"{part}_indices"]
-                parts[part] = sp.csr_matrix(
-                    (np.ones(len(indices), np.float32), indices, z[f"{part}_indptr"]), shape=shape
-                )
-            return cls(**parts, name=str(z["name"]), key=str(z["key"]))
+    def load(cls, path: Path) -> tuple[Split, dict[str, Any]]:
+        """The split saved at ``path`` and what it was made for, each part's structure checked
+        (:func:`infrec.validate.check_csr`) and its content hash compared before use."""
+        names = [f"{p}_{c}" for p in ("train", "val", "test") for c in ("indptr", "indices")]
+        z = load_npz(path, ("shape", "name", "key", "made_for", "sha256", *names), SPLIT_FILE)
+        texts = {}
+        for key in ("name", "key", "made_for", "sha256"):
+            if z[key].dtype.kind != "U" or z[key].ndim != 0:
+                raise InfrecError(f"{path}: {key} is not a text field; not {SPLIT_FILE}")
+            texts[key] = str(z[key])
+        shape = check_shape(z["shape"], path, "split shape")
+        parts = {
+            part: check_csr(
+                z[f"{part}_indptr"], z[f"{part}_indices"], None, shape, path, f"{part} matrix"
+            )
+            for part in ("train", "val", "test")
+        }
+        split = cls(**parts, name=texts["name"], key=texts["key"])
+        if split.digest() != texts["sha256"]:
+            raise InfrecError(f"{path}: content does not match its stored hash (damaged)")
+        made_for = parse_json(texts["made_for"], path, "made_for")
+        if not isinstance(made_for, dict):
+            raise InfrecError(f"{path}: made_for is not an object; not {SPLIT_FILE}")
+        return split, made_for

@@ -28,6 +28,7 @@ from infrec.data.readers import FOLDER_FORMATS, Interactions, get_reader
 from infrec.data.synthetic import OPTIONS as SYNTHETIC_OPTIONS
 from infrec.data.synthetic import generate
 from infrec.errors import InfrecError
+from infrec.paths import check_writable, inside, safe_name
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def resolve_source(cfg: Any) -> Path:
     if cfg.format not in FOLDER_FORMATS and path.is_dir():
         if not cfg.get("filename"):
             raise InfrecError(f"dataset.path={path} is a folder; set dataset.filename")
-        path = path / str(cfg.filename)
+        path = inside(path, cfg.filename, "dataset.filename")
     return path
 
 
@@ -136,8 +137,12 @@ def build_split(inter: Interactions, cfg: Any, name: str = "", key: str = "") ->
     return Split(**parts, name=name, key=key)
 
 
-def cache_key(cfg: Any, source: Path) -> str:
-    """Hash of everything that decides the prepared split: options and the raw bytes.
+CACHE_FORMAT = 2
+"""Version of the prepared-split file (2: the key it was made for and a content hash inside)."""
+
+
+def cache_inputs(cfg: Any, source: Path) -> dict[str, Any]:
+    """Everything that decides a prepared split: the options and the raw bytes' hashes.
 
     Content-addressed (sha256 of every raw file), so a fresh checkout or a copy elsewhere reuses
     the cache and any edit to the data invalidates it.
@@ -151,8 +156,53 @@ def cache_key(cfg: Any, source: Path) -> str:
         k: cfg.get(k)
         for k in ("format", "sep", "columns", "header", "string_ids", "derive", *PREPARATION)
     }
-    blob = json.dumps({"files": stats, "fields": _plain(fields)}, sort_keys=True, default=str)
+    return {"files": stats, "fields": _plain(fields)}
+
+
+def key_of(inputs: dict[str, Any]) -> str:
+    """The 16-hex-digit cache key of :func:`cache_inputs` / :func:`synthetic_inputs`."""
+    blob = json.dumps(inputs, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def cache_key(cfg: Any, source: Path) -> str:
+    """The cache key of a dataset read from ``source`` (part of the cache file's name)."""
+    return key_of(cache_inputs(cfg, source))
+
+
+def load_cached(path: Path, made_for: dict[str, Any], key: str) -> Split | None:
+    """The split cached at ``path`` when it is whole and was made for exactly ``made_for``;
+    else ``None`` after one line saying why it is rebuilt."""
+    try:
+        split, stored = Split.load(path)
+    except InfrecError as e:
+        log.warning("cache %s is damaged (%s); rebuilding", path, str(e).removeprefix(f"{path}: "))
+        return None
+    want = json.loads(json.dumps({**made_for, "format": CACHE_FORMAT}, default=str))
+    if stored != want or split.key != key:
+        log.warning("cache %s was made for %s; rebuilding", path, _differences(stored, want))
+        return None
+    return split
+
+
+def _differences(made: dict[str, Any], want: dict[str, Any]) -> str:
+    """The entries of ``made`` that differ from ``want``, as ``key=value (here: value)``."""
+    flat_made, flat_want = _flat(made), _flat(want)
+    keys = sorted(k for k in {*flat_made, *flat_want} if flat_made.get(k) != flat_want.get(k))
+    shown = [
+        f"{k}={flat_made.get(k, '(absent)')} (this run: {flat_want.get(k, '(absent)')})"
+        for k in keys[:4]
+    ]
+    return ", ".join(shown) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "") or "?"
+
+
+def _flat(obj: Any, prefix: str = "") -> dict[str, str]:
+    if isinstance(obj, dict) and obj:
+        out: dict[str, str] = {}
+        for k, v in obj.items():
+            out.update(_flat(v, f"{prefix}{k}."))
+        return out
+    return {prefix.rstrip(".") or "value": json.dumps(obj, default=str)}
 
 
 def _plain(x: Any) -> Any:
@@ -185,38 +235,48 @@ def prepare(cfg: Any, cache_dir: str | Path | None = None) -> Split:
     and cached by their generator options; a ``derive`` block cuts the rows read to another
     dataset's shape first (:mod:`infrec.data.derive`, part of the cache key).
     """
+    name = safe_name(cfg.name, "dataset.name")
     if str(cfg.format) == "synthetic":
-        key = synthetic_key(cfg)
+        made_for = synthetic_inputs(cfg)
         source = None
     else:
         source = resolve_source(cfg)
         if not source.exists():
             raise InfrecError(
-                f"{source}: not found for dataset '{cfg.name}'; "
+                f"{source}: not found for dataset '{name}'; "
                 + (
-                    f"run `infrec-fetch dataset={cfg.name}` or set dataset.path"
+                    f"run `infrec-fetch dataset={name}` or set dataset.path"
                     if cfg.get("files")
                     else "set dataset.path to a local copy"
                 )
             )
         get_reader(str(cfg.format))
-        key = cache_key(cfg, source)
-    cached = Path(cache_dir) / f"{cfg.name}-{key}.npz" if cache_dir else None
-    if cached is not None and cached.is_file():
-        log.info("prepared split from cache %s", cached)
-        return Split.load(cached)
+        made_for = cache_inputs(cfg, source)
+    key = key_of(made_for)
+    cached = Path(cache_dir) / f"{name}-{key}.npz" if cache_dir else None
+    if cached is not None:
+        check_writable(cached.parent, "paths.cache_dir")
+        if cached.is_file():
+            split = load_cached(cached, made_for, key)
+            if split is not None:
+                log.info("prepared split from cache %s", cached)
+                return split
     inter = generate(cfg) if source is None else read_interactions(cfg, source)
     if cfg.get("derive") is not None:
         inter = derive(inter, cfg.derive)
-    split = build_split(inter, cfg, name=str(cfg.name), key=key)
+    split = build_split(inter, cfg, name=name, key=key)
     if cached is not None:
-        split.save(cached)
+        split.save(cached, {**made_for, "format": CACHE_FORMAT})
     log.info("prepared %s", split.describe())
     return split
 
 
-def synthetic_key(cfg: Any) -> str:
-    """Hash of a synthetic dataset's generator and preparation options."""
+def synthetic_inputs(cfg: Any) -> dict[str, Any]:
+    """What decides a synthetic dataset: its generator and preparation options."""
     fields = {k: cfg.get(k) for k in (*SYNTHETIC_OPTIONS, *PREPARATION)}
-    blob = json.dumps({"synthetic": _plain(fields)}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    return {"synthetic": _plain(fields)}
+
+
+def synthetic_key(cfg: Any) -> str:
+    """The cache key of a synthetic dataset."""
+    return key_of(synthetic_inputs(cfg))

@@ -4,6 +4,11 @@ The optimisation lives in :mod:`infrec.distillation` (estimator and loss, the lo
 resolves the budget, meets full data at 100% (the real train matrix) and caches supports under
 ``support_dir``, keyed by the split and every setting, so ``infrec-train sampler=distill_cf`` and
 ``infrec-distill`` with the same settings reuse one distillation.
+
+A cached support is checked as ``sampler=from_file`` checks a file (structure, values, metadata,
+content hash, the dataset it fits) and must hold the key it was made for — the split's hash and
+every setting — so a damaged, edited or swapped entry is rebuilt with one line saying why, never
+used silently.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from typing import Any
 
 from infrec.data.matrix import Split
 from infrec.distillation.loop import DistillSettings, distill
+from infrec.errors import InfrecError
 from infrec.models.base import Record, no_record
+from infrec.paths import check_writable
 from infrec.samplers.base import Sampler, Support, describe_support, resolve_budget
-from infrec.samplers.support_file import load_support, save_support
+from infrec.samplers.support_file import check_fits, load_support, save_support
 from infrec.sharding import is_lead
 
 log = logging.getLogger(__name__)
@@ -89,13 +96,11 @@ class DistillCFSampler(Sampler):
             return Support(split.train, describe_support(split.train, split.train, 0.0))
         path = self.artifact_path(split, mu)
         if path is not None and path.is_file():
-            matrix, meta = load_support(path)
-            log.info("Distill-CF support from %s (best step %s)", path, meta.get("best_step"))
-            info = describe_support(matrix, split.train, 0.0)
-            seconds = meta.get("seconds", 0.0)
-            return Support(
-                matrix, {**info, **_numeric(meta), "seconds": seconds}, self._hints(meta)
-            )
+            cached = self._from_cache(path, split, mu)
+            if cached is not None:
+                return cached
+        if path is not None and is_lead():  # before the distillation, not after it
+            check_writable(path.parent, "paths.support_dir")
         matrix, meta = distill(split, mu, self.settings, record)
         if path is not None and is_lead():  # one writer when several processes distil together
             save_support(
@@ -107,12 +112,46 @@ class DistillCFSampler(Sampler):
         info = describe_support(matrix, split.train, meta["seconds"])
         return Support(matrix, {**info, **_numeric(meta)}, self._hints(meta))
 
+    def _from_cache(self, path: Path, split: Split, mu: int) -> Support | None:
+        """The cached support at ``path`` when it is whole and was made for exactly this split
+        and these settings (the key stored in it, not only its name); else ``None`` and one line
+        saying why it is rebuilt."""
+        try:
+            matrix, meta = load_support(path)
+            check_fits(path, matrix, meta, split)
+        except InfrecError as e:
+            log.warning(
+                "cache %s is damaged (%s); rebuilding", path, str(e).removeprefix(f"{path}: ")
+            )
+            return None
+        want = {"split_key": split.key, "config": _plain(self.config()), "users": mu}
+        made = {
+            "split_key": meta.get("split_key"),
+            "config": meta.get("config"),
+            "users": matrix.shape[0],
+        }
+        if made != want:
+            differs = ", ".join(
+                f"{k}={json.dumps(made[k], default=str)}" for k in want if made[k] != want[k]
+            )
+            log.warning("cache %s was made for %s; rebuilding", path, differs)
+            return None
+        log.info("Distill-CF support from %s (best step %s)", path, meta.get("best_step"))
+        info = describe_support(matrix, split.train, 0.0)
+        seconds = meta.get("seconds", 0.0)
+        return Support(matrix, {**info, **_numeric(meta), "seconds": seconds}, self._hints(meta))
+
     def _hints(self, meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
         """∞-AE's depth and the λ validated on the kept sample (``reuse_lambda``)."""
         lam = meta.get("best_lambda")
         if not self.reuse_lambda or lam is None:  # None: a support file from before λ was kept
             return {}
         return {"infinite_ae": {"depth": self.settings.depth, "lambda": float(lam)}}
+
+
+def _plain(obj: Any) -> Any:
+    """``obj`` as its JSON round trip (tuples become lists), as metadata stores it."""
+    return json.loads(json.dumps(obj, default=str))
 
 
 def _numeric(meta: dict[str, Any]) -> dict[str, float]:

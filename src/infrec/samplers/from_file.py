@@ -1,5 +1,9 @@
 """Any saved support (``.npz`` from :mod:`infrec.samplers.support_file`), optionally binarised.
 
+The file is checked whole before use (:func:`~infrec.samplers.support_file.load_support`: its
+structure, values in ``[0, 1]``, metadata, content hash) and must fit the dataset
+(:func:`~infrec.samplers.support_file.check_fits`).
+
 ``budget`` (optional) states the size the support must have — a user count, or a share of the
 dataset's users — and a mismatch is an error, so a sweep over budgets cannot mix up files.
 """
@@ -8,15 +12,12 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
-import scipy.sparse as sp
-
 from infrec.data.matrix import Split
 from infrec.data.matrix import binarize as binarize_rows
 from infrec.errors import InfrecError
 from infrec.models.base import Record, no_record
 from infrec.samplers.base import Sampler, Support, describe_support, resolve_budget
-from infrec.samplers.support_file import load_support
+from infrec.samplers.support_file import check_fits, load_support
 
 
 class FromFileSampler(Sampler):
@@ -38,16 +39,7 @@ class FromFileSampler(Sampler):
     def sample(self, split: Split, record: Record = no_record) -> Support:
         start = time.perf_counter()
         matrix, meta = load_support(self.path)
-        if matrix.shape[1] != split.n_items:
-            raise InfrecError(
-                f"{self.path}: support has {matrix.shape[1]} items, dataset '{split.name}' has "
-                f"{split.n_items}; it was made for another dataset"
-            )
-        if meta.get("split_key") and split.key and meta["split_key"] != split.key:
-            raise InfrecError(
-                f"{self.path}: made from dataset '{meta.get('dataset')}' "
-                f"(split {meta['split_key']}), not '{split.name}' (split {split.key})"
-            )
+        check_fits(self.path, matrix, meta, split)
         if self.budget is not None:
             expected = resolve_budget(self.budget, split.n_users)
             if matrix.shape[0] != expected:
@@ -55,11 +47,6 @@ class FromFileSampler(Sampler):
                     f"{self.path}: {matrix.shape[0]} users, but sampler.budget={self.budget} "
                     f"means {expected}"
                 )
-        values = matrix.data if sp.issparse(matrix) else matrix
-        if values.size and (
-            np.min(values) < 0 or np.max(values) > 1 or not np.all(np.isfinite(values))
-        ):
-            raise InfrecError(f"{self.path}: support values must lie in [0, 1]")
         if self.binarize:
             matrix = binarize_rows(matrix, self.per_row)
         info = describe_support(matrix, split.train, time.perf_counter() - start)
