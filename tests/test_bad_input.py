@@ -20,7 +20,7 @@ from infrec.apps.train import run
 from infrec.data.matrix import Split
 from infrec.errors import InfrecError
 from infrec.evaluate import EvalTask, evaluate, psp_weights
-from infrec.paths import write_json
+from infrec.paths import ABANDONED_AFTER_S, TMP_TAG, write_json
 from infrec.samplers.base import resolve_budget
 from tests.helpers import compose_cfg, tiny_csv
 
@@ -103,23 +103,40 @@ def test_auc_without_negatives_is_absent():
     assert "auc" not in metrics and metrics["hr@2"] == 1.0
 
 
-def test_results_are_readable_by_the_group_and_orphans_are_cleaned(tmp_path):
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    from infrec.paths import _owner_tag
-
-    host = _owner_tag().rsplit("-", 1)[0]
-    orphan = tmp_path / f".metrics.json.{host}-{dead.pid}.abc123.tmp"
-    orphan.write_text("half")
-    other_host = tmp_path / f".metrics.json.otherhost-{dead.pid}.abc123.tmp"
-    other_host.write_text("not ours to judge")
+def test_results_are_readable_by_the_group_and_the_umask_is_left_alone(tmp_path):
     old = os.umask(0o022)
     try:
-        write_json(tmp_path / "metrics.json", {"a": 1})
+        calls = []
+        real = os.umask
+        os.umask = lambda mask: calls.append(mask) or real(mask)  # type: ignore[assignment]
+        try:
+            write_json(tmp_path / "metrics.json", {"a": 1})
+        finally:
+            os.umask = real
     finally:
         os.umask(old)
     assert (tmp_path / "metrics.json").stat().st_mode & 0o777 == 0o644
-    assert not orphan.exists() and other_host.exists()
+    assert calls == []  # the process umask is never changed, not even briefly
+
+
+def test_only_our_own_abandoned_temp_files_are_cleaned(tmp_path):
+    token = "0123456789abcdef0123456789abcdef"
+    ours_old = tmp_path / f".metrics.json.{TMP_TAG}-{token}.tmp"
+    ours_new = tmp_path / f".metrics.json.{TMP_TAG}-{token.replace('0', 'f')}.tmp"
+    foreign = tmp_path / ".metrics.json.otherhost-123.abc123.tmp"  # not our pattern
+    odd = tmp_path / f".metrics.json.{TMP_TAG}-not-a-token.tmp"
+    other_user = tmp_path / f".metrics.json.{TMP_TAG}-{'a' * 32}.tmp"
+    for f in (ours_old, ours_new, foreign, odd, other_user):
+        f.write_text("half")
+    stale = time.time() - ABANDONED_AFTER_S - 60
+    for f in (ours_old, foreign, odd, other_user):
+        os.utime(f, (stale, stale))
+    if os.geteuid() == 0:  # root can give the file to another user, as on a shared disk
+        os.chown(other_user, 54321, 54321)
+    write_json(tmp_path / "metrics.json", {"a": 1})
+    assert not ours_old.exists()
+    assert ours_new.exists() and foreign.exists() and odd.exists()  # in use, or not ours
+    assert other_user.exists() == (os.geteuid() == 0)
 
 
 def test_a_config_type_error_is_named_when_composing(tmp_path):

@@ -17,6 +17,7 @@ from infrec.paths import config_dir
 from infrec.reports import depth, every_model, fraction_curve, make_report, paper_table
 from infrec.reports.common import write_csv
 from infrec.reports.paper_table import best_per_model, markdown
+from infrec.reports.publish import MARKER
 from infrec.track import build_tracker
 from tests.helpers import compose_cfg, sweep, tiny_csv
 
@@ -108,7 +109,9 @@ def test_every_model_sweep_end_to_end(tmp_path):
     )
     out = tmp_path / "sweep" / "report"
     published = sorted(
-        p.relative_to(tmp_path / "published") for p in (tmp_path / "published").rglob("*")
+        p.relative_to(tmp_path / "published")
+        for p in (tmp_path / "published").rglob("*")
+        if p.name != MARKER
     )
     assert published == sorted(p.relative_to(out) for p in out.rglob("*") if "wandb" not in p.parts)
     text = (out / "every_model.md").read_text()

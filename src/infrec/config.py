@@ -5,6 +5,8 @@ Registering the resolvers and the schema is an explicit call (:func:`register`, 
 changes nothing.
 
 - ``${infrec.root:}``: the project root, so paths hold wherever a command is started;
+- ``${infrec.name:<key>,${<key>}}``: a config value used in a folder name (the run and sweep
+  dirs), refused with one line when it holds a separator, ``..`` or a control character;
 - ``${infrec.sweep_group:}``: in a multirun, the sweep's name (:func:`sweep_group` of its dir),
   so every job of a sweep — plain ``-m``, ``search=``, ``experiment=`` — and its report land in
   one W&B group; ``null`` in a single run.
@@ -23,8 +25,8 @@ from typing import Any, Optional
 
 from omegaconf import MISSING, OmegaConf
 
-from infrec.errors import InfrecError
-from infrec.paths import project_root
+from infrec.errors import InfrecError, fail
+from infrec.paths import project_root, safe_name, user_error
 
 
 def sweep_group(sweep_dir: str | Path) -> str:
@@ -49,6 +51,17 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("infrec.root", lambda: str(project_root()))
     if not OmegaConf.has_resolver("infrec.sweep_group"):
         OmegaConf.register_new_resolver("infrec.sweep_group", _current_sweep_group)
+    if not OmegaConf.has_resolver("infrec.name"):
+        OmegaConf.register_new_resolver("infrec.name", _path_name)
+
+
+def _path_name(key: str, value: Any) -> str:
+    """``${infrec.name:dataset.name,${dataset.name}}``: the value, refused (naming the key) when
+    it would not stay one folder or file name in the path it builds (:func:`safe_name`)."""
+    try:
+        return safe_name(value, key)
+    except InfrecError as e:
+        raise fail(e) from None
 
 
 def run_name(cfg: Any) -> str:
@@ -124,16 +137,22 @@ def register() -> None:
     register_schema()
 
 
-def one_line_errors(task: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """Wrap a Hydra task so bad input ends it with one ``error: …`` line, not a traceback."""
+def one_line_errors(task: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a Hydra task or callback so bad input — or a full disk, a read-only or unwritable
+    folder — ends it with one ``error: …`` line and :data:`~infrec.errors.USER_ERROR_EXIT`, not a
+    traceback (Hydra lets ``SystemExit`` through)."""
 
     @functools.wraps(task)
-    def wrapped(cfg: Any) -> Any:
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
-            return task(cfg)
+            return task(*args, **kwargs)
         except InfrecError as e:
             logging.getLogger("infrec").error("%s", e)
-            raise SystemExit(f"error: {e}") from None
+            raise fail(e) from None
+        except OSError as e:
+            error = user_error(e, "reading or writing")
+            logging.getLogger("infrec").error("%s", error)
+            raise fail(error) from None
 
     return wrapped
 

@@ -181,17 +181,21 @@ def write_json_set(files: dict[Path, Any]) -> None:
 
 
 def check_writable(folder: str | Path, what: str) -> Path:
-    """``folder`` (created if missing) proved writable by creating and removing a probe file,
-    before heavy work whose results would go there; else one error naming it."""
+    """``folder`` proved writable — or, when it does not exist yet, its nearest existing parent —
+    by creating and removing a probe file, before heavy work whose results would go there; else
+    one error naming it. Nothing is left behind (a missing folder is not created here)."""
     folder = Path(folder)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = _create_tmp(folder / ".write-probe")
-        probe.unlink()
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(existing))
+        _create_tmp(existing / ".write-probe").unlink()
     except OSError as e:
         raise InfrecError(
-            f"{folder}: {what} is not writable ({e.strerror or e}); point it at a folder you can "
-            "write"
+            f"{folder}: {what} is not writable ({existing}: {e.strerror or e}); point it at a "
+            "folder you can write"
         ) from None
     return folder
 
@@ -205,4 +209,3 @@ def as_user_errors(doing: str = "writing") -> Iterator[None]:
         raise
     except OSError as e:
         raise user_error(e, doing) from None
-

@@ -14,7 +14,7 @@ from typing import Any
 
 from infrec.errors import InfrecError
 from infrec.evaluate import RANKING_METRICS
-from infrec.paths import write_json
+from infrec.paths import write_json_set
 
 log = logging.getLogger(__name__)
 
@@ -134,11 +134,16 @@ def build_tracker(
 
 
 def write_run(run_dir: Path, metrics: dict[str, float], config: dict, extra: dict) -> None:
-    """``metrics.json`` (flat numbers), ``config.json`` (resolved) and ``details.json``."""
+    """``metrics.json`` (flat numbers), ``config.json`` (resolved) and ``details.json``, published
+    as one record: all three or none (a full disk leaves no half record for a report to read)."""
     run_dir = Path(run_dir)
-    write_json(run_dir / "metrics.json", metrics)
-    write_json(run_dir / "config.json", config)
-    write_json(run_dir / "details.json", extra)
+    write_json_set(
+        {
+            run_dir / "metrics.json": metrics,
+            run_dir / "config.json": config,
+            run_dir / "details.json": extra,
+        }
+    )
 
 
 def format_metrics(metrics: dict[str, float], ks: list[int]) -> str:

@@ -19,9 +19,9 @@ from infrec.config import one_line_errors, run_app, run_tags
 from infrec.data.load import load_split
 from infrec.data.matrix import binarize
 from infrec.errors import InfrecError
-from infrec.paths import config_dir, write_json
+from infrec.paths import atomic_files, check_writable, config_dir, json_text
 from infrec.samplers import build_sampler
-from infrec.samplers.support_file import save_support
+from infrec.samplers.support_file import write_support
 from infrec.track import build_tracker
 
 log = logging.getLogger("infrec.distill")
@@ -36,6 +36,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> Path:
     if cfg.sampler.name != "distill_cf":
         raise InfrecError(f"infrec-distill needs sampler=distill_cf, got {cfg.sampler.name}")
     sampler = build_sampler(cfg.sampler, seed=int(cfg.seed), support_dir=cfg.paths.support_dir)
+    if lead:  # before the distillation, not after it
+        check_writable(run_dir, "the run folder")
     split = load_split(cfg)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     name = f"{split.name}-distill_cf-{cfg.sampler.budget}"
@@ -55,9 +57,13 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> Path:
         "config": OmegaConf.to_container(cfg.sampler, resolve=True),
         **support.meta,
     }
-    path = save_support(run_dir / "support.npz", support.matrix, meta)
-    save_support(run_dir / "support_binary.npz", binarize(support.matrix), meta)
-    write_json(run_dir / "metrics.json", metrics)
+    path, binary, metrics_file = (
+        run_dir / name for name in ("support.npz", "support_binary.npz", "metrics.json")
+    )
+    with atomic_files([path, binary, metrics_file]) as tmps:  # the three files, or none
+        write_support(tmps[0], support.matrix, meta)
+        write_support(tmps[1], binarize(support.matrix), meta)
+        tmps[2].write_text(json_text(metrics))
     print(f"Distill-CF support ({support.matrix.shape[0]} users) for {split.name}: {path}")
     return path
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 
 from infrec.config import exit_cleanly
-from infrec.errors import InfrecError
+from infrec.errors import InfrecError, fail
+from infrec.paths import user_error
 from infrec.reports import KINDS, make_report
 from infrec.track import WANDB_MODES
 
@@ -32,7 +33,9 @@ def main() -> None:
         with exit_cleanly():
             make_report(args.runs, args.out, args.kind, logger, args.extend)
     except InfrecError as e:
-        raise SystemExit(f"error: {e}") from None
+        raise fail(e) from None
+    except OSError as e:
+        raise fail(user_error(e, "reading or writing")) from None
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from infrec.data.load import load_split
 from infrec.evaluate import EvalTask, check_ks, clamp_metric_k, evaluate, metric_key, psp_weights
 from infrec.models import build_model
 from infrec.models.base import Monitor
-from infrec.paths import config_dir
+from infrec.paths import check_writable, config_dir
 from infrec.samplers import build_sampler
 from infrec.selection import Validation, select
 from infrec.track import build_tracker, format_metrics, write_run
@@ -50,6 +50,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
         run_dir = hydra.core.hydra_config.HydraConfig.get().runtime.output_dir
     run_dir = Path(run_dir)
     lead = sharding.start(cfg.runtime)  # several processes: one mesh; process 0 writes records
+    if lead:  # the record's folder, before any heavy work
+        check_writable(run_dir, "the run folder")
     # the cut-offs themselves first (the item count bounds them once the data is read)
     selection = metric_key(cfg.selection.metric, check_ks(cfg.eval.ks, sys.maxsize))
     model = build_model(cfg.model, seed=int(cfg.seed), dtype=str(cfg.dtype))

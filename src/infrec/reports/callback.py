@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
 
-from infrec.config import sweep_group
+from infrec.config import one_line_errors, sweep_group
 from infrec.errors import InfrecError
 from infrec.reports import make_report
+from infrec.reports.publish import check_publishable, publish
 
 
 class ReportCallback(Callback):
@@ -33,6 +33,13 @@ class ReportCallback(Callback):
         self.publish_dir = publish_dir
         self.extend = extend
 
+    @one_line_errors
+    def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
+        """Refuse a publish_dir holding a user's files before the sweep runs, not after."""
+        if self.publish_dir:
+            check_publishable(Path(self.publish_dir))
+
+    @one_line_errors
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         logger = OmegaConf.to_container(config.logger, resolve=True)
         logger["group"] = logger.get("group") or sweep_group(config.hydra.sweep.dir)
@@ -44,13 +51,3 @@ class ReportCallback(Callback):
         )
         if self.publish_dir:
             publish(report, Path(self.publish_dir))
-
-
-def publish(report: Path, out: Path) -> None:
-    """A copy of the rendered ``report`` folder (its tracker files left out) as the whole content
-    of ``out``: no file of an older study stays, and nothing is rendered twice."""
-    fresh = out.with_name(out.name + ".new")
-    shutil.rmtree(fresh, ignore_errors=True)
-    shutil.copytree(report, fresh, ignore=shutil.ignore_patterns("wandb"))
-    shutil.rmtree(out, ignore_errors=True)
-    fresh.rename(out)

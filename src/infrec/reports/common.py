@@ -19,22 +19,26 @@ import numpy as np
 from infrec.errors import InfrecError
 from infrec.paths import atomic_path
 from infrec.samplers.support_file import load_support
+from infrec.validate import check_meta, check_number_map, read_json
 
 
 def collect_runs(root: str | Path) -> list[dict[str, Any]]:
-    """One row per run dir under ``root`` (any depth) holding metrics.json and config.json."""
+    """One row per run dir under ``root`` (any depth) holding metrics.json and config.json.
+
+    Both files are checked before use (:func:`read_run`); a malformed one is one error naming it.
+    """
     rows = []
     for metrics_file in sorted(Path(root).rglob("metrics.json")):
         config_file = metrics_file.with_name("config.json")
         if not config_file.is_file():
             continue
-        metrics = json.loads(metrics_file.read_text())
-        config = json.loads(config_file.read_text())
+        metrics, config = read_run(metrics_file, config_file)
         if not any(k.startswith("test/") for k in metrics):
             continue
-        sampler = dict(config.get("sampler", {}))
-        if sampler.get("name") == "from_file":  # label a saved support by what made it
-            sampler = {**sampler, **support_origin(Path(sampler["path"]))}
+        sampler = dict(config.get("sampler") or {})
+        if sampler.get("name") == "from_file" and sampler.get("path"):
+            # label a saved support by what made it
+            sampler = {**sampler, **support_origin(Path(str(sampler["path"])))}
         rows.append(
             {
                 "dataset": config["dataset"]["name"],
@@ -50,6 +54,28 @@ def collect_runs(root: str | Path) -> list[dict[str, Any]]:
     if not rows:
         raise InfrecError(f"{root}: no runs (metrics.json + config.json) found")
     return rows
+
+
+def read_run(metrics_file: Path, config_file: Path) -> tuple[dict[str, float], dict[str, Any]]:
+    """A run's metrics (flat numbers) and resolved config (dataset, model and sampler names as
+    text, a numeric budget and an integer seed where present), checked."""
+    metrics = check_number_map(read_json(metrics_file, "metrics.json"), metrics_file, "metrics")
+    config = read_json(config_file, "config.json")
+    if not isinstance(config, dict):
+        raise InfrecError(f"{config_file}: config.json is not an object")
+    for group in ("dataset", "model"):
+        node = config.get(group)
+        if not isinstance(node, dict) or not isinstance(node.get("name"), str):
+            raise InfrecError(f"{config_file}: {group}.name is missing or not text")
+    sampler = config.get("sampler")
+    if sampler is not None:
+        if not isinstance(sampler, dict):
+            raise InfrecError(f"{config_file}: sampler is not an object")
+        check_meta(
+            sampler, config_file, {"name": (str, None, None), "budget": ((int, float), 0, None)}
+        )
+    check_meta(config, config_file, {"seed": (int, None, None)})
+    return metrics, config
 
 
 def support_origin(path: Path) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from infrec.errors import InfrecError
-from infrec.paths import write_json
+from infrec.paths import safe_name, write_json
 from infrec.reports.common import label_settings, mean_of, pyplot, save_png, sd_of, write_csv
 from infrec.track import Tracker
 
@@ -158,22 +158,34 @@ TEXT_COLUMNS = ("dataset", "model", "setting", "sampler")
 
 
 def read_table(path: Path) -> list[dict[str, Any]]:
-    """The rows of a report's table CSV (``fraction_curve.csv`` / ``every_model.csv``), typed."""
+    """The rows of a report's table CSV (``fraction_curve.csv`` / ``every_model.csv``), typed and
+    checked: text columns present, numbers parsed (NaN allowed: a metric not computed), seeds a
+    positive count, budgets positive. Anything else is one error naming the file and line."""
     if not path.is_file():
         raise InfrecError(f"{path}: no such report table to extend (run the study once first)")
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
-        missing = sorted(set(COLUMNS) - set(reader.fieldnames or ()))
-        if missing:
-            raise InfrecError(f"{path}: not a study table, columns {missing} missing")
-        rows = list(reader)
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            missing = sorted(set(COLUMNS) - set(reader.fieldnames or ()))
+            if missing:
+                raise InfrecError(f"{path}: not a study table, columns {missing} missing")
+            rows = list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise InfrecError(f"{path}: not a readable study table ({e})") from None
     table = []
     for line, row in enumerate(rows, start=2):
+        if any(row.get(k) is None for k in COLUMNS):
+            raise InfrecError(f"{path}, line {line}: fewer fields than the header")
         try:
             typed = {k: row[k] if k in TEXT_COLUMNS else float(row[k]) for k in COLUMNS}
         except ValueError as e:
             raise InfrecError(f"{path}, line {line}: {e}") from None
-        typed["seeds"] = int(typed["seeds"])
+        seeds, budget = typed["seeds"], typed["budget"]
+        if not (math.isfinite(seeds) and seeds >= 1 and seeds == int(seeds)):
+            raise InfrecError(f"{path}, line {line}: seeds={row['seeds']!r} is not a count ≥ 1")
+        if not (math.isfinite(budget) and budget > 0):
+            raise InfrecError(f"{path}, line {line}: budget={row['budget']!r} is not positive")
+        typed["seeds"] = int(seeds)
         table.append(typed)
     return table
 
@@ -375,11 +387,13 @@ def write_series(table: list[dict[str, Any]], out: Path, tracker: Tracker) -> No
     for (dataset, model, setting), rows in panels(table).items():
         tag = setting.replace(" ", "_").replace("=", "")  # depth=2 → depth2, safe in file names
         stem = "-".join(p for p in (dataset, model, tag) if p)
-        write_csv(out / "curves" / f"{stem}.csv", curve_rows(rows), CURVE_COLUMNS)
+        curve = out / "curves" / safe_name(f"{stem}.csv", "a curve's file name (from the runs)")
+        write_csv(curve, curve_rows(rows), CURVE_COLUMNS)
         lines = series(rows)
         for sampler, points in lines.items():
             name = "-".join(p for p in (model, tag, sampler) if p)
-            write_json(out / "metrics" / f"{name}.json", compact_metrics(points))
+            file = safe_name(f"{name}.json", "a metrics file name (from the runs)")
+            write_json(out / "metrics" / file, compact_metrics(points))
         label = model_label(model, setting)
         for key, y, title in (
             ("quality", lambda r: 100 * r["test/hr@10"], f"{label}: test HR@10 ×100"),

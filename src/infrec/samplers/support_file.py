@@ -68,6 +68,14 @@ def matrix_digest(matrix: sp.csr_matrix | np.ndarray) -> str:
 def save_support(path: str | Path, matrix: sp.spmatrix | np.ndarray, meta: dict[str, Any]) -> Path:
     """Write ``matrix`` (CSR or dense) and ``meta`` to ``path``; never leaves a half file."""
     path = Path(path)
+    with atomic_path(path) as tmp:
+        write_support(tmp, matrix, meta)
+    return path
+
+
+def write_support(path: Path, matrix: sp.spmatrix | np.ndarray, meta: dict[str, Any]) -> None:
+    """Write a support file at ``path`` as it is (callers stage it: :func:`save_support`,
+    or a set of files published together)."""
     if sp.issparse(matrix):
         m = sp.csr_matrix(matrix)
         m.data = m.data.astype(np.float32)
