@@ -90,9 +90,8 @@ def write_support(path: Path, matrix: sp.spmatrix | np.ndarray, meta: dict[str, 
         m = np.asarray(matrix, np.float32)
         arrays = {"format": np.asarray("dense"), "dense": m}
     text = json.dumps(meta, default=str)
-    with atomic_path(path) as tmp, tmp.open("wb") as f:
+    with Path(path).open("wb") as f:
         np.savez_compressed(f, meta=np.asarray(text), sha256=np.asarray(matrix_digest(m)), **arrays)
-    return path
 
 
 def _text(arrays: dict[str, np.ndarray], key: str, path: Path) -> str:
