@@ -5,6 +5,7 @@ Plain helper functions (config composition, builders, tiny data) are in ``tests/
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -20,20 +21,36 @@ from infrec.errors import InfrecError
 from infrec.paths import config_dir, project_root
 
 
-@pytest.fixture
-def x64():
-    """JAX's 64-bit mode for one test; the previous setting is restored afterwards."""
+@pytest.fixture(autouse=True)
+def restore_x64():
+    """Every test starts with JAX's 64-bit mode as the session had it and leaves it so.
+
+    Building a model with ``dtype="float64"`` turns the mode on process-wide
+    (``infrec.numerics.resolve_dtype``), and nothing turns it off: without this, a test's
+    precision would depend on whether a float64 test happened to run before it."""
     before = bool(jax.config.jax_enable_x64)
-    jax.config.update("jax_enable_x64", True)
     yield
-    jax.config.update("jax_enable_x64", before)
+    if bool(jax.config.jax_enable_x64) != before:
+        jax.config.update("jax_enable_x64", before)
+
+
+@pytest.fixture
+def x64(restore_x64):
+    """JAX's 64-bit mode for one test (``restore_x64`` turns it back afterwards)."""
+    jax.config.update("jax_enable_x64", True)
 
 
 @pytest.fixture(scope="session")
 def ml100k_dir(tmp_path_factory) -> Path:
     """A folder holding the checksum-verified ``ml-100k.inter`` (repo copy, else fetched)."""
+    return ml100k_folder(tmp_path_factory.mktemp("data") / "ml-100k")
+
+
+def ml100k_folder(folder: Path) -> Path:
+    """``folder`` with the checksum-verified ``ml-100k.inter`` in it: the checkout's copy
+    (``data/``, which DVC tracks and git does not hold), else fetched from its pinned sources;
+    if neither works, the test skips, or fails in CI (see ``missing``)."""
     spec = OmegaConf.load(config_dir() / "dataset" / "ml-100k.yaml").files[0]
-    folder = tmp_path_factory.mktemp("data") / "ml-100k"
     local = project_root() / "data" / "ml-100k" / "ml-100k.inter"
     if local.is_file() and sha256_file(local) == spec.sha256:
         folder.mkdir(parents=True)
@@ -42,8 +59,16 @@ def ml100k_dir(tmp_path_factory) -> Path:
     try:
         fetch_file(spec, folder)
     except InfrecError as e:
-        pytest.skip(f"ML-100K could not be fetched here: {e}")
+        missing(f"ML-100K is not in data/ and could not be fetched: {e}")
     return folder
+
+
+def missing(reason: str) -> None:
+    """Skip for want of data, except in CI (``CI=true``), where a skip would hide the tests that
+    need it: there the test fails with the reason."""
+    if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
+        pytest.fail(f"{reason} (CI=true: data a test needs must be available in CI)", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture
