@@ -24,6 +24,7 @@ LAYERS = (
         "infrec",
         "infrec.errors",
         "infrec.paths",
+        "infrec.validate",
         "infrec.numerics",
         "infrec.registry",
         "infrec.config",

@@ -5,7 +5,8 @@ imports: each layer imports only from itself and the layers above it in this lis
 (``tests/test_architecture.py`` enforces it), and no module does anything at import time but
 define names.
 
-1. core: ``errors``, ``paths`` (and atomic writes), ``numerics`` (dtypes), ``registry`` (configs
+1. core: ``errors``, ``paths`` (safe names, atomic writes), ``validate`` (checks of every file
+   read back), ``numerics`` (dtypes), ``registry`` (configs
    → objects, type-checked), ``config`` (resolvers, schema, run names), ``progress``, ``memory``
    (the plan checked against ``runtime.memory_gb``);
 2. ``data``: readers, download, preparation and the cached :class:`~infrec.data.matrix.Split`;
