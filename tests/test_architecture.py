@@ -28,6 +28,7 @@ LAYERS = (
         "infrec.numerics",
         "infrec.registry",
         "infrec.config",
+        "infrec.cli",
         "infrec.progress",
         "infrec.memory",
     ),

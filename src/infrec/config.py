@@ -167,8 +167,15 @@ def exit_cleanly() -> Iterator[None]:
         raise SystemExit(130) from None
 
 
-def run_app(hydra_main: Callable[[], Any]) -> None:
-    """Start a Hydra entry point: register infrec's resolvers and schema, exit cleanly on Ctrl-C."""
+def run_app(hydra_main: Callable[[], Any], config_name: str = "config") -> None:
+    """Start a Hydra entry point: register infrec's resolvers and schema, refuse a mistyped
+    override in one line (:func:`infrec.cli.check_overrides`), exit cleanly on Ctrl-C."""
+    from infrec.cli import check_overrides
+
     register()
     with exit_cleanly():
+        try:
+            check_overrides(sys.argv[1:], config_name)
+        except InfrecError as e:
+            raise fail(e) from None
         hydra_main()

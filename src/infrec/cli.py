@@ -1,0 +1,116 @@
+"""The command line's overrides checked before Hydra composes them, so a typo is one line.
+
+Hydra accepts ``+foo=1`` silently, answers ``foo=1`` and ``model.lambda=5`` with generic hints and
+``model=easee`` with its search-path dump. :func:`check_overrides` reads the same arguments first
+and refuses, in one line naming the bad key or value with the valid choices (and the closest one):
+
+- a config group choice that has no YAML (``model=easee``: "did you mean ease?");
+- a key the composed config does not have (``foo=1``, ``model.lambda=5``), listing the keys of
+  its parent node;
+- an added key (``+foo=1``): infrec reads only the keys its configs declare, so adding one would
+  be ignored; ``+`` stays allowed for config groups (``+experiment=debug``).
+
+Keys under ``hydra`` are Hydra's own and left to it; deletions (``~key``) too.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
+from infrec.errors import InfrecError
+from infrec.paths import config_dir
+
+
+def _choices(group: str) -> list[str]:
+    folder = config_dir() / group
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def _closest(word: str, options: Iterable[str]) -> str:
+    found = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean {found[0]}?)" if found else ""
+
+
+def _values(override: Any) -> list[str]:
+    if override.is_sweep_override():
+        return [str(v) for v in override.sweep_string_iterator()]
+    value = override.value()
+    return [str(value)] if value is not None else []
+
+
+def split_overrides(argv: list[str]) -> list[str]:
+    """The overrides among a command line's arguments (Hydra's own flags left out)."""
+    from hydra._internal.utils import get_args_parser
+
+    known, rest = get_args_parser().parse_known_args(argv)
+    return [*known.overrides, *(a for a in rest if not a.startswith("-"))]
+
+
+def check_overrides(argv: list[str], config_name: str) -> None:
+    """Refuse an unknown group choice, key or added key among ``argv``'s overrides (one line)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        overrides = OverridesParser.create().parse_overrides(split_overrides(argv))
+    except Exception:
+        return
+    groups: list[str] = []
+    keys = []
+    for o in overrides:
+        key = o.key_or_group
+        if key.split(".")[0].split("/")[0] == "hydra" or o.is_delete():
+            continue
+        if (config_dir() / key).is_dir():
+            options = _choices(key)
+            for value in _values(o):
+                if value not in options and value != "null":
+                    raise InfrecError(
+                        f"{key}={value}: no such {key}; choose one of {', '.join(options)}"
+                        + _closest(value, options)
+                    )
+            groups.append(f"{'+' if o.is_add() else ''}{key}={_values(o)[0]}" if _values(o) else "")
+        else:
+            keys.append(o)
+    if keys:
+        _check_keys(keys, [g for g in groups if g], config_name)
+
+
+def _check_keys(keys: list[Any], groups: list[str], config_name: str) -> None:
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    try:
+        with initialize_config_dir(str(config_dir()), version_base="1.3"):
+            cfg = compose(config_name, overrides=groups)
+    except Exception:
+        return
+    missing = object()
+    for o in keys:
+        key = o.key_or_group
+        there = OmegaConf.select(cfg, key, default=missing, throw_on_missing=False) is not missing
+        text = o.input_line or key
+        if (o.is_add() or o.is_force_add()) and there:
+            if o.is_add():
+                raise InfrecError(f"{text}: {key} exists already; set it without '+' ({key}=…)")
+            continue
+        if there:
+            continue
+        parent, _, leaf = key.rpartition(".")
+        node = OmegaConf.select(cfg, parent) if parent else cfg
+        if not OmegaConf.is_dict(node):
+            raise InfrecError(f"{text}: {parent or key} has no keys to set")
+        known = sorted(str(k) for k in node if not str(k).startswith("_"))
+        where = f"{parent} ({_group_choice(parent, cfg)})" if parent else "the config"
+        adding = " (infrec reads only the keys its configs declare)" if o.is_add() else ""
+        raise InfrecError(
+            f"{text}: no key '{leaf}' in {where}{adding}; its keys: {', '.join(known)}"
+            + _closest(leaf, known)
+        )
+
+
+def _group_choice(parent: str, cfg: Any) -> str:
+    top = parent.split(".")[0]
+    name = cfg.get(top, {}).get("name") if top in cfg else None
+    return f"{top}={name}" if name else top

@@ -1,0 +1,81 @@
+"""A typo on the command line is one line naming the bad key or value, the valid ones and the
+closest (checked before Hydra composes: ``infrec.cli``)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from infrec.cli import check_overrides
+from infrec.config import register
+from infrec.errors import USER_ERROR_EXIT, InfrecError
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["+foo=1"], r"\+foo=1: no key 'foo' in the config \(infrec reads only the keys"),
+        (["foo=1"], "foo=1: no key 'foo' in the config; its keys: dataset, dtype, eval"),
+        (
+            ["model.lambda=5"],
+            r"no key 'lambda' in model \(model=infinite_ae\).*lambdas.*"
+            r"\(did you mean lambdas\?\)",
+        ),
+        (
+            ["model=ease", "model.lambdas=[1]", "model.depth=2"],
+            r"model.depth=2: no key 'depth' in "
+            r"model \(model=ease\)",
+        ),
+        (
+            ["model=easee"],
+            r"model=easee: no such model; choose one of ease, infinite_ae, .*"
+            r"\(did you mean ease\?\)",
+        ),
+        (["-m", "model=ease,mff"], r"model=mff: no such model.*\(did you mean mf\?\)"),
+        (["dataset=ml1m"], r"no such dataset; choose one of .*\(did you mean ml-1m\?\)"),
+        (["+seed=3"], r"\+seed=3: seed exists already; set it without '\+'"),
+        (
+            ["sampler=random_user", "sampler.budgett=5"],
+            r"no key 'budgett' in sampler "
+            r"\(sampler=random_user\).*\(did you mean budget\?\)",
+        ),
+    ],
+)
+def test_a_typo_is_one_line_with_the_choices(argv, message):
+    register()
+    with pytest.raises(InfrecError, match=message) as caught:
+        check_overrides(argv, "config")
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["model=ease", "model.lambdas=[1,2]"],
+        ["-m", "experiment=fraction_curve", "study.budgets='5,10'"],
+        ["+experiment=debug"],
+        ["hydra.run.dir=/tmp/x", "hydra/launcher=joblib"],
+        ["~logger", "seed=3", "sampler=distill_cf", "sampler.budget=50"],
+        ["--cfg", "job", "eval.ks=[10]"],
+    ],
+)
+def test_valid_overrides_pass(argv):
+    register()
+    check_overrides(argv, "config")
+
+
+def test_the_cli_refuses_before_hydra_with_the_user_error_status(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "infrec.apps.train", "model=easee"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == USER_ERROR_EXIT
+    assert done.stderr.strip().splitlines() == [
+        "error: model=easee: no such model; choose one of ease, infinite_ae, lightgcn, mf, mvae, "
+        "neumf, poprec (did you mean ease?)"
+    ]
+    assert not list(tmp_path.iterdir())  # no run dir made
