@@ -15,7 +15,6 @@ changes nothing.
 from __future__ import annotations
 
 import functools
-import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -146,13 +145,10 @@ def one_line_errors(task: Callable[..., Any]) -> Callable[..., Any]:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
             return task(*args, **kwargs)
-        except InfrecError as e:
-            logging.getLogger("infrec").error("%s", e)
+        except InfrecError as e:  # printed once, on stderr (a log line would repeat it)
             raise fail(e) from None
         except OSError as e:
-            error = user_error(e, "reading or writing")
-            logging.getLogger("infrec").error("%s", error)
-            raise fail(error) from None
+            raise fail(user_error(e, "reading or writing")) from None
 
     return wrapped
 
