@@ -98,6 +98,68 @@ def test_a_baseline_edit_reruns_no_stage():
         assert not touched & stage_code(stage), f"{name} would rerun after a baseline edit"
 
 
+def params_entries(stage: dict) -> list[tuple[str, str | None]]:
+    """A stage's ``params:`` as (file, key) pairs; key None names the whole file. A bare key
+    names DVC's default file, ``params.yaml``."""
+    out: list[tuple[str, str | None]] = []
+    for entry in stage.get("params") or []:
+        if isinstance(entry, str):
+            out.append(("params.yaml", entry))
+            continue
+        for file, keys in entry.items():
+            out.extend([(file, None)] if keys is None else [(file, str(k)) for k in keys])
+    return out
+
+
+def missing_params(named: dict[str, dict], root) -> list[str]:
+    """``stage: file:key`` for every params entry whose file or key does not exist. Keys are
+    dotted paths into the file's plain YAML, as DVC reads it (no Hydra composition)."""
+    missing = []
+    for name, stage in named.items():
+        for file, key in params_entries(stage):
+            path = root / file
+            if not path.is_file():
+                missing.append(f"{name}: {file} (no such file)")
+                continue
+            node = yaml.safe_load(path.read_text())
+            if key is None:
+                if not isinstance(node, dict) or not node:
+                    missing.append(f"{name}: {file} (not a mapping of params)")
+                continue
+            for part in key.split("."):
+                if not isinstance(node, dict) or part not in node:
+                    missing.append(f"{name}: {file}:{key}")
+                    break
+                node = node[part]
+    return missing
+
+
+def test_every_param_key_the_stages_name_exists():
+    """DVC treats a key missing from its file as a deleted param, not an error: a renamed key
+    would silently stop triggering reruns (README: each stage depends on the keys it reads)."""
+    named = stages()
+    assert sum(len(params_entries(s)) for s in named.values()) > 20
+    assert missing_params(named, ROOT) == []
+
+
+def test_a_missing_param_key_or_file_is_reported():
+    fake = {
+        "s": {
+            "params": [
+                {"conf/config.yaml": ["seed", "eval.ks", "eval.nope", "selection.metric.x"]},
+                {"conf/model/nope.yaml": None},
+                "seed",
+            ]
+        }
+    }
+    assert missing_params(fake, ROOT) == [
+        "s: conf/config.yaml:eval.nope",
+        "s: conf/config.yaml:selection.metric.x",
+        "s: conf/model/nope.yaml (no such file)",
+        "s: params.yaml (no such file)",
+    ]
+
+
 @pytest.mark.parametrize("name", DOCUMENTED_PARAMS)
 def test_documented_params_files_hold_plain_values(name):
     text = (config_dir() / name).read_text()
