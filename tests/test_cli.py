@@ -11,6 +11,7 @@ import pytest
 from infrec.cli import check_overrides
 from infrec.config import register
 from infrec.errors import USER_ERROR_EXIT, InfrecError
+from infrec.track import format_metrics, heading
 
 
 @pytest.mark.parametrize(
@@ -79,3 +80,42 @@ def test_the_cli_refuses_before_hydra_with_the_user_error_status(tmp_path):
         "neumf, poprec (did you mean ease?)"
     ]
     assert not list(tmp_path.iterdir())  # no run dir made
+
+
+@pytest.mark.parametrize(
+    ("app", "tool"), [("train", "infrec-train"), ("distill", "infrec-distill")]
+)
+def test_help_says_what_the_tool_does_with_five_examples(app, tool):
+    done = subprocess.run(
+        [sys.executable, "-m", f"infrec.apps.{app}", "--help"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    first = done.stdout.splitlines()[0]
+    assert first.startswith(f"{tool}: ") and "powered by Hydra" not in done.stdout
+    examples = [ln for ln in done.stdout.splitlines() if ln.startswith(f"  {tool}")]
+    assert len(examples) == 5
+
+
+def test_the_console_table_has_one_format_per_unit():
+    metrics = {
+        "val/hr@10": 0.279,
+        "test/hr@10": 0.3428,
+        "val/auc": 0.93,
+        "test/auc": 0.934,
+        "hp/lambda": 1.0,
+        "time/fit_s": 4.744,
+        "time/total_s": 7.7,
+    }
+    lines = format_metrics(metrics, [10]).splitlines()
+    assert lines[0].split() == ["metric", "(×100)", "val", "test"]
+    assert lines[1].split() == ["hr@10", "27.90", "34.28"]
+    assert "chosen on validation: lambda=1" in lines
+    assert "seconds: fit (every setting) 4.74, total 7.70" in lines
+    assert heading("ease", "random_user", 0.1, "ml-100k") == (
+        "ease on ml-100k, sampler random_user (10% of users)"
+    )
+    assert (
+        heading("ease", "distill_cf", 500, "ml-1m")
+        == "ease on ml-1m, sampler distill_cf (500 users)"
+    )
+    assert heading("ease", "full", None, "ml-1m") == "ease on ml-1m, sampler full"

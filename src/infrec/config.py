@@ -15,6 +15,7 @@ changes nothing.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -155,12 +156,16 @@ def one_line_errors(task: Callable[..., Any]) -> Callable[..., Any]:
 
 @contextmanager
 def exit_cleanly() -> Iterator[None]:
-    """Ctrl-C ends an entry point with one line and exit status 130, not a traceback."""
+    """Ctrl-C ends an entry point with one line and exit status 130, not a traceback; a closed
+    pipe (``infrec-train --help | head``) ends it quietly."""
     try:
         yield
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         raise SystemExit(130) from None
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0) from None
 
 
 def run_app(hydra_main: Callable[[], Any], config_name: str = "config") -> None:

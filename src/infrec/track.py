@@ -147,15 +147,41 @@ def write_run(run_dir: Path, metrics: dict[str, float], config: dict, extra: dic
 
 
 def format_metrics(metrics: dict[str, float], ks: list[int]) -> str:
-    """Console table of one run: metrics ×100 for val and test, then hyper-parameters and seconds,
-    every value right-aligned in the test column."""
+    """Console table of one run: one format per unit — ranking metrics ×100 with two decimals in
+    a val and a test column; hyper-parameters as chosen (``%g``); times in seconds on one line."""
     names = [f"{m}@{k}" for m in RANKING_METRICS for k in ks] + ["auc"]
-    extra = sorted(k for k in metrics if k.startswith(("hp/", "time/")))
-    width = max(len(n) for n in [*names, *extra]) + 2
-    lines = [f"{'metric':<{width}}{'val':>9}{'test':>9}"]
+    width = max(len(n) for n in names) + 2
+    lines = [f"{'metric (×100)':<{width + 4}}{'val':>5}{'test':>9}"]
     for n in names:
         row = [metrics.get(f"{part}/{n}") for part in ("val", "test")]
         cells = "".join(f"{100 * v:9.2f}" if v is not None else f"{'-':>9}" for v in row)
         lines.append(f"{n:<{width}}{cells}")
-    lines += [f"{key:<{width}}{metrics[key]:>18.4g}" for key in extra]
+    hps = sorted(k for k in metrics if k.startswith("hp/"))
+    if hps:
+        lines.append("chosen on validation: " + ", ".join(f"{k[3:]}={metrics[k]:g}" for k in hps))
+    times = [(label, metrics[k]) for k, label in TIME_ORDER.items() if k in metrics]
+    if times:
+        lines.append("seconds: " + ", ".join(f"{name} {value:.2f}" for name, value in times))
     return "\n".join(lines)
+
+
+TIME_ORDER = {
+    "time/prepare_s": "prepare",
+    "time/fit_s": "fit (every setting)",
+    "time/fit_best_s": "fit (chosen)",
+    "time/validate_s": "validate",
+    "time/test_s": "test",
+    "time/total_s": "total",
+}
+"""The run's phases in the order they happen, as the console lists them."""
+
+
+def heading(model: str, sampler: str, budget: object, dataset: str) -> str:
+    """The run's one-line heading: model, sampler with its budget, dataset."""
+    if sampler == "full" or budget is None:
+        kept = ""
+    elif isinstance(budget, float) and budget <= 1:
+        kept = f" ({100 * budget:g}% of users)"
+    else:
+        kept = f" ({int(budget):,} users)"
+    return f"{model} on {dataset}, sampler {sampler}{kept}"

@@ -25,13 +25,29 @@ from infrec.models.base import Monitor
 from infrec.paths import check_writable, config_dir
 from infrec.samplers import build_sampler
 from infrec.selection import Validation, select
-from infrec.track import build_tracker, format_metrics, write_run
+from infrec.track import build_tracker, format_metrics, heading, write_run
 
 log = logging.getLogger("infrec.train")
 
 
 def _prefixed(prefix: str, metrics: dict[str, float]) -> dict[str, float]:
     return {f"{prefix}/{k}": v for k, v in metrics.items()}
+
+
+def describe_meta(meta: dict[str, float]) -> str:
+    """A support's metadata as users read it: counts with separators, shares as percentages,
+    seconds with a unit."""
+    parts = []
+    for key, value in meta.items():
+        if key.endswith("_share"):
+            parts.append(f"{key}={100 * value:.3g}%")
+        elif key == "seconds" or key.endswith("_s"):
+            parts.append(f"{key}={value:.2f} s")
+        elif float(value).is_integer():
+            parts.append(f"{key}={int(value):,}")
+        else:
+            parts.append(f"{key}={value:.4g}")
+    return ", ".join(parts)
 
 
 def objective(metrics: dict[str, float], metric: str) -> float:
@@ -57,6 +73,9 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
     model = build_model(cfg.model, seed=int(cfg.seed), dtype=str(cfg.dtype))
     sampler = build_sampler(cfg.sampler, seed=int(cfg.seed), support_dir=cfg.paths.support_dir)
 
+    lambdas = cfg.model.get("lambdas")
+    if lambdas is not None and len(lambdas) == 1:
+        log.info("model.lambdas=[%g]: one λ, fixed (nothing is chosen on validation)", lambdas[0])
     split = load_split(cfg)
     ks = check_ks(cfg.eval.ks, split.n_items)
     selection = clamp_metric_k(selection, ks)
@@ -68,7 +87,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
     tracker = build_tracker(logger, run_dir, resolved, name=run_name(cfg), tags=run_tags(cfg))
     try:
         support = sampler.sample(split, tracker.record)
-        log.info("support: %s", ", ".join(f"{k}={v:.4g}" for k, v in support.meta.items()))
+        log.info("support: %s", describe_meta(support.meta))
         # the memory plan, before the evaluation tasks and the fit (the heavy work)
         fit_model = model.for_support(support.hints).with_targets(split.train)
         users, items = support.matrix.shape
@@ -83,8 +102,13 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
 
         block_users = cfg.eval.block_users
         if block_users is None:  # from the memory budget
-            block_users = memory.choose_block_users(plan, cfg.runtime.memory_gb)
-            log.info("evaluation blocks of %d users (eval.block_users=null)", block_users)
+            block_users = min(memory.choose_block_users(plan, cfg.runtime.memory_gb), split.n_users)
+            log.info(
+                "evaluation in blocks of %d of %d users (eval.block_users=null: from the memory "
+                "budget)",
+                block_users,
+                split.n_users,
+            )
         planned = memory.check(
             plan(int(block_users)),
             cfg.runtime.memory_gb,
@@ -154,8 +178,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
         tracker.finish()
     if lead:
         print(
-            f"\n{model.name} on {split.describe()}\n{format_metrics(metrics, ks)}\n"
-            f"run dir: {run_dir}"
+            f"\n{heading(model.name, sampler.name, cfg.sampler.get('budget'), split.name)}\n"
+            f"{format_metrics(metrics, ks)}\nrun dir: {run_dir}"
         )
     return metrics
 
