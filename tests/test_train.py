@@ -6,11 +6,12 @@ import subprocess
 import sys
 
 import pytest
+from omegaconf import OmegaConf
 
 from infrec.apps.train import run
 from infrec.errors import InfrecError
 from infrec.evaluate import RANKING_METRICS
-from tests.helpers import compose_cfg
+from tests.helpers import compose_cfg, wandb_metrics, wandb_run
 
 METRIC_KEYS = {f"{p}/{m}@{k}" for p in ("val", "test") for m in RANKING_METRICS for k in (10, 100)}
 
@@ -94,7 +95,7 @@ def test_cli_prints_table(ml100k_dir, tmp_path):
         tmp_path,
     )
     assert done.returncode == 0, done.stderr
-    assert "ndcg@10" in done.stdout and "hp/lambda" in done.stdout
+    assert "ndcg@10" in done.stdout and "chosen on validation: lambda=" in done.stdout
     assert (tmp_path / "run" / "metrics.json").is_file()
     assert (tmp_path / "run" / ".hydra" / "config.yaml").is_file()
 
@@ -137,12 +138,30 @@ def test_wandb_offline(ml100k_dir, tmp_path, monkeypatch):
     pytest.importorskip("wandb")
     monkeypatch.setenv("WANDB_SILENT", "true")
     cfg = compose_cfg(
-        [*ml100k_overrides(ml100k_dir), "logger=wandb", "model.lambdas=[1]"], tmp_path
+        [*ml100k_overrides(ml100k_dir), "logger=wandb", "model.lambdas=[1,5]"], tmp_path
     )
-    run(cfg, run_dir=tmp_path / "run")
-    offline = list((tmp_path / "run" / "wandb").glob("offline-run-*"))
-    assert len(offline) == 1
-    assert list(offline[0].glob("*.wandb"))
+    returned = run(cfg, run_dir=tmp_path / "run")
+    assert len(list((tmp_path / "run" / "wandb").glob("offline-run-*"))) == 1
+    record = wandb_run(tmp_path / "run")  # read back from the offline run file
+    folder = tmp_path / "run"
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics == pytest.approx(returned)
+    # the summary is metrics.json key for key (nothing missing, nothing extra, same values)
+    assert wandb_metrics(record) == metrics
+    # the config is the resolved config, as config.json holds it
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    assert record["config"] == resolved
+    assert json.loads((folder / "config.json").read_text()) == resolved
+    assert record["config"]["model"]["lambdas"] == [1, 5]
+    assert record["config"]["paths"]["data_dir"] == str(tmp_path / "data")
+    # the grid's history is details.json's grid, on its own step axis
+    details = json.loads((folder / "details.json").read_text())
+    grid = [h for h in record["history"] if "grid" in h]
+    assert [h["grid"] for h in grid] == [0, 1]
+    assert [h["grid/hp/lambda"] for h in grid] == [g["hp"]["lambda"] for g in details["grid"]]
+    for h, g in zip(grid, details["grid"], strict=True):
+        assert {k: h[f"grid/val/{k}"] for k in g["val"]} == g["val"]
+    assert record["steps"] == {"grid/*": "grid"}
 
 
 def test_eval_users_sample_is_recorded(ml100k_dir, tmp_path):
