@@ -170,32 +170,96 @@ def wandb_records(path: Path) -> list:
     return records
 
 
-def wandb_run(run_dir: Path) -> dict[str, Any]:
-    """What a reviewer would see of the one offline W&B run under ``run_dir``: its final summary,
-    history rows, group, name, tags and the metrics it defined with their step axes."""
+def wandb_run(run_dir: Path, wait_s: float = 60.0) -> dict[str, Any]:
+    """What a reviewer would see of the one offline W&B run under ``run_dir``: its config, final
+    summary, history rows, group, name, tags, the metrics it defined with their step axes, and
+    the folder of its files (``files``: tables and images the summary points to).
+
+    ``wandb.finish()`` returns before W&B's service has written the run file out, so a run read
+    in the process that made it is waited for (up to ``wait_s``) until its exit record is there.
+    """
     import json as _json
+    import time
 
     (run_file,) = Path(run_dir).glob("wandb/offline-run-*/run-*.wandb")
-    out: dict[str, Any] = {"summary": {}, "history": [], "steps": {}}
-    for record in wandb_records(run_file):
+    deadline = time.monotonic() + wait_s
+    records = wandb_records(run_file)
+    while not any(r.WhichOneof("record_type") == "exit" for r in records):
+        assert time.monotonic() < deadline, f"{run_file}: no exit record after {wait_s} s"
+        time.sleep(0.2)
+        records = wandb_records(run_file)
+    out: dict[str, Any] = {
+        "config": {},
+        "summary": {},
+        "history": [],
+        "steps": {},
+        "files": run_file.parent / "files",
+    }
+
+    def items(updates) -> dict[str, Any]:
+        return {(i.key or "/".join(i.nested_key)): _json.loads(i.value_json) for i in updates}
+
+    for record in records:
         kind = record.WhichOneof("record_type")
         if kind == "run":
             out.update(group=record.run.run_group, name=record.run.display_name)
             out["tags"] = list(record.run.tags)
+            out["config"].update(items(record.run.config.update))
+        elif kind == "config":
+            out["config"].update(items(record.config.update))
         elif kind == "summary":
-            for item in record.summary.update:
-                key = item.key or "/".join(item.nested_key)
-                out["summary"][key] = _json.loads(item.value_json)
+            out["summary"].update(items(record.summary.update))
         elif kind == "history":
-            out["history"].append(
-                {
-                    (i.key or "/".join(i.nested_key)): _json.loads(i.value_json)
-                    for i in record.history.item
-                }
-            )
+            out["history"].append(items(record.history.item))
         elif kind == "metric" and record.metric.step_metric:
             out["steps"][record.metric.glob_name or record.metric.name] = record.metric.step_metric
+    out["config"] = {  # W&B's own entries (panel specs of line plots) left out
+        k: v for k, v in out["config"].items() if k != "_wandb" and not k.startswith("_wandb/")
+    }
     return out
+
+
+def wandb_metrics(record: dict[str, Any]) -> dict[str, Any]:
+    """A run's summary without W&B's own keys (``_step``, ``_runtime``, …) and without the last
+    values of its step-axis histories (``grid``, ``grid/…``), which W&B copies into it."""
+    axes = set(record["steps"].values())
+    return {
+        k: v
+        for k, v in record["summary"].items()
+        if not k.startswith("_") and k.split("/")[0] not in axes
+    }
+
+
+def wandb_table(record: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """The rows of the table the summary holds at ``key``, read from the run's files; an empty
+    cell (None) reads as ``""``, as in the CSV the same rows are written to."""
+    import json as _json
+
+    entry = {
+        k.removeprefix(f"{key}/"): v
+        for k, v in record["summary"].items()
+        if k.startswith(f"{key}/")
+    }
+    assert entry.get("_type") == "table-file", f"{key} is not a table: {entry.get('_type')}"
+    table = _json.loads((record["files"] / entry["path"]).read_text())
+    return [
+        {c: "" if v is None else v for c, v in zip(table["columns"], row, strict=True)}
+        for row in table["data"]
+    ]
+
+
+def csv_records(path: Path) -> list[dict[str, Any]]:
+    """A CSV's rows with numbers read as floats (``nan`` included), other cells as text."""
+    import csv
+
+    def cell(text: str) -> Any:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+    with Path(path).open() as f:
+        return [{k: cell(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
 SRC = project_root() / "src"

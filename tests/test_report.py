@@ -2,6 +2,7 @@
 
 import csv
 import json
+import math
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from infrec.reports import make_report
 from infrec.reports.common import collect_runs
 from infrec.reports.fraction_curve import summarise
 from infrec.samplers.support_file import save_support
-from tests.helpers import sweep, tiny_csv
+from tests.helpers import csv_records, sweep, tiny_csv, wandb_run, wandb_table
 
 
 def fake_run_dir(folder, sampler, budget, model, seed, hr10, fit_s, share):
@@ -145,5 +146,25 @@ def test_report_to_wandb_offline(tmp_path, monkeypatch):
     fake_run_dir(tmp_path / "runs" / "b", "random_user", 0.1, "m", 1, 0.20, 2.0, 0.1)
     logger = {"name": "wandb", "project": "infrec", "group": "g", "mode": "offline"}
     out = make_report(tmp_path / "runs", logger=logger)
-    runs = list((out / "wandb").glob("offline-run-*"))
-    assert len(runs) == 1 and list(runs[0].glob("*.wandb"))
+    assert len(list((out / "wandb").glob("offline-run-*"))) == 1
+    record = wandb_run(out)  # read back from the offline run file
+    assert (record["name"], record["group"]) == ("report-g", "g")
+    assert record["tags"] == ["report", "study:fraction_curve"]
+    assert record["config"] == {"kind": "fraction_curve", "runs": str(tmp_path / "runs")}
+    # the table holds what fraction_curve.csv holds, row for row
+    table = wandb_table(record, "fraction_curve")
+    csv_rows = csv_records(out / "fraction_curve.csv")
+    assert [r["sampler"] for r in table] == ["full", "random_user"]
+    assert table == [pytest.approx(r, nan_ok=True) for r in csv_rows]
+    # the curves: (sampler, log10 % of data) → HR@10 ×100 and speed-up, as in the DVC plot file
+    curve = csv_records(out / "curves" / "toy-m.csv")
+    for key, column in (("quality", "hr@10"), ("speedup", "speedup")):
+        points = {
+            (r["lineKey"], r["step"]): r["lineVal"]
+            for r in wandb_table(record, f"{key}/toy-m_table")
+        }
+        expected = {(r["sampler"], math.log10(r["data_pct"])): r[column] for r in curve}
+        assert points == pytest.approx(expected), key
+    assert points[("User-RNS", 1.0)] == 4.0  # 8 s of fit against 2 s
+    image = record["summary"]["fraction_curve_png/path"]
+    assert (record["files"] / image).read_bytes() == (out / "fraction_curve.png").read_bytes()

@@ -19,7 +19,7 @@ from infrec.reports.common import write_csv
 from infrec.reports.paper_table import best_per_model, markdown
 from infrec.reports.publish import MARKER
 from infrec.track import build_tracker
-from tests.helpers import compose_cfg, sweep, tiny_csv
+from tests.helpers import compose_cfg, csv_records, sweep, tiny_csv, wandb_run, wandb_table
 
 
 def run_sweep(args, tmp_path):
@@ -293,15 +293,37 @@ def test_study_reports_log_to_wandb_offline(tmp_path, monkeypatch):
         runs.append(run)
     logger = {"name": "wandb", "project": "infrec", "group": "g", "mode": "offline"}
     for kind, render in (("depth", depth.render), ("table", paper_table.render)):
-        tracker = build_tracker(logger, tmp_path / kind, {})
+        tracker = build_tracker(logger, tmp_path / kind, {"kind": kind}, name=f"r-{kind}")
         try:
             render(runs, tmp_path / kind, tracker)
         finally:
             tracker.finish()
-        (run_dir,) = (tmp_path / kind / "wandb").glob("offline-run-*")
-        assert list(run_dir.glob("*.wandb"))
     with (tmp_path / "depth" / "depth.csv").open() as f:
         assert [float(r["hr@10"]) for r in csv.DictReader(f)] == [30.0, 32.0]
+    # read back from the offline run files: the tables hold the CSVs' rows, the curve its points
+    record = wandb_run(tmp_path / "depth")
+    assert (record["name"], record["group"], record["config"]) == (
+        "r-depth",
+        "g",
+        {"kind": "depth"},
+    )
+    depth_csv = csv_records(tmp_path / "depth" / "depth.csv")
+    assert [r["depth"] for r in depth_csv] == [1.0, 2.0]
+    assert wandb_table(record, "depth") == [pytest.approx(r, nan_ok=True) for r in depth_csv]
+    curve = {
+        (r["lineKey"], r["step"]): r["lineVal"] for r in wandb_table(record, "depth_curve_table")
+    }
+    assert curve == {
+        (f"test {m}", r["depth"]): pytest.approx(r[m])
+        for r in depth_csv
+        for m in ("hr@10", "ndcg@10")
+    }
+    png = (record["files"] / record["summary"]["depth_png/path"]).read_bytes()
+    assert png == (tmp_path / "depth" / "depth.png").read_bytes()
+    record = wandb_run(tmp_path / "table")
+    table_csv = csv_records(tmp_path / "table" / "paper_table.csv")
+    assert [r["model"] for r in table_csv] == ["infinite_ae"]
+    assert wandb_table(record, "paper_table") == [pytest.approx(r, nan_ok=True) for r in table_csv]
 
 
 def table_row(model, sampler, budget, ndcg):
