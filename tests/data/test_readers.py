@@ -1,3 +1,11 @@
+import bz2
+import gzip
+import io
+import lzma
+import os
+import re
+import tarfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -171,3 +179,286 @@ def test_delimited_error_line_counts_across_blocks(tmp_path, monkeypatch):
     p = write(tmp_path, "r.csv", "1,2,5\n\n3,4,5\n5,x,1\n")
     with pytest.raises(InfrecError, match=r"r.csv:4: non-numeric item id 'x'"):
         read_delimited(p)
+
+
+# ---------------------------------------------------------------- raw input edge cases (issue 21)
+
+
+def test_two_column_file_is_implicit_feedback(tmp_path):
+    """Without dataset.columns, two fields a line are user,item and no ratings (blank lines
+    and a header skipped); an explicit mapping keeps asking for its rating field."""
+    p = write(tmp_path, "r.csv", "user,item\n1,10\n\n2,11\n3,12\n")
+    inter = read_delimited(p, header=True)
+    assert inter.users.tolist() == [1, 2, 3]
+    assert inter.items.tolist() == [10, 11, 12]
+    assert inter.ratings is None and inter.timestamps is None
+    with pytest.raises(InfrecError, match=r"r.csv:2: expected at least 3 fields"):
+        read_delimited(p, header=True, columns={"user": 0, "item": 1, "rating": 2})
+    spaced = write(tmp_path, "s.txt", "1  10\n2\t11\n")
+    assert read_delimited(spaced, sep=" ").items.tolist() == [10, 11]
+
+
+def test_two_column_file_refuses_a_longer_line(tmp_path, monkeypatch):
+    monkeypatch.setattr("infrec.data.text.BLOCK_BYTES", 6)  # the deciding line in another block
+    p = write(tmp_path, "r.csv", "\n1,10\n2,11\n3,12,5\n")
+    with pytest.raises(InfrecError, match=r"r.csv:4: expected at most 2 fields.*line 2 has 2"):
+        read_delimited(p)
+
+
+def test_three_fields_by_default_keep_ratings(tmp_path):
+    p = write(tmp_path, "r.csv", "1,10,4.5,99\n2,11,3\n")
+    inter = read_delimited(p)
+    assert inter.ratings.tolist() == [4.5, 3.0] and inter.timestamps is None
+
+
+def test_quoted_fields(tmp_path):
+    """RFC 4180: a separator and a doubled quote inside quotes; numbers quoted or not."""
+    text = '"u1","i,2",5\n"u2","say ""hi""", 4\nu3,"x" ,3\n'
+    p = write(tmp_path, "q.csv", text.replace('"x" ,3', '"x",3'))
+    inter = read_delimited(p, string_ids=True)
+    assert inter.users.tolist() == ["u1", "u2", "u3"]
+    assert inter.items.tolist() == ["i,2", 'say "hi"', "x"]
+    assert inter.ratings.tolist() == [5.0, 4.0, 3.0]
+    numeric = write(tmp_path, "n.csv", '"1","10","5"\n2,11,4\n')
+    assert read_delimited(numeric).items.tolist() == [10, 11]
+
+
+def test_quoted_blocks_keep_line_numbers(tmp_path, monkeypatch):
+    monkeypatch.setattr("infrec.data.text.BLOCK_BYTES", 9)
+    p = write(tmp_path, "q.csv", '1,2,5\n\n"3","4",5\n"5","x",1\n')
+    with pytest.raises(InfrecError, match=r"q.csv:4: non-numeric item id 'x'"):
+        read_delimited(p)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('1,2,5\n"3,4,5\n6,7,8\n', r"q.csv:2: a quoted field is not closed on its line"),
+        ('1,2,5\n6,7,8\n"3,4,5\n', r"q.csv:3: malformed quoted field"),
+        ('1,2,5\n"3"x,4,5\n', r"q.csv:2: malformed quoted field"),
+    ],
+)
+def test_malformed_quotes_name_their_line(text, message, tmp_path):
+    with pytest.raises(InfrecError, match=message):
+        read_delimited(write(tmp_path, "q.csv", text))
+
+
+def test_nul_byte_names_the_line(tmp_path, monkeypatch):
+    monkeypatch.setattr("infrec.data.text.BLOCK_BYTES", 8)
+    p = tmp_path / "r.csv"
+    p.write_bytes(b"u1,i1,5\nu2,i2,4\n\nu3,i\x003,4\n")
+    with pytest.raises(InfrecError, match=r"r.csv:4: a NUL byte .*not a text file"):
+        read_delimited(p, string_ids=True)
+
+
+def _zip(data: bytes) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("ratings.csv", data)
+    return buf.getvalue()
+
+
+def _tar(data: bytes, mode: str) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode=mode) as t:
+        info = tarfile.TarInfo("ratings.csv")
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+ROWS = b"1,10,5\n2,11,4\n"
+ARCHIVES = {
+    "zip": (_zip(ROWS), r"a zip archive, not delimited text; unzip it and point"),
+    "tar": (_tar(ROWS, "w"), r"a tar archive.*tar -xf f.csv"),
+    "tar.gz": (_tar(ROWS, "w:gz"), r"a gzip-compressed tar archive.*tar -xzf f.csv"),
+    "bz2": (bz2.compress(ROWS), r"a bzip2-compressed file.*bunzip2 -k f.csv"),
+    "xz": (lzma.compress(ROWS), r"an xz-compressed file.*unxz"),
+    "zstd": (b"\x28\xb5\x2f\xfd" + ROWS, r"a zstd-compressed file"),
+    "7z": (b"7z\xbc\xaf\x27\x1c\x00\x04" + ROWS, r"a 7z archive.*7z x f.csv"),
+    "gzip-of-gzip": (
+        gzip.compress(gzip.compress(ROWS)),
+        r"a gzip-compressed file holding a gzip file.*gunzip -k f.csv",
+    ),
+    "gzip-of-zip": (
+        gzip.compress(_zip(ROWS)),
+        r"a gzip-compressed file holding a zip archive.*; unzip it",
+    ),
+    "hdf5": (b"\x89HDF\r\n\x1a\n" + bytes(40), r"an HDF5 file.*dataset.format=paper_split"),
+    "utf-16": ("1,10,5\n".encode("utf-16"), r"UTF-16 text.*save it as UTF-8"),
+}
+
+
+@pytest.mark.parametrize("kind", list(ARCHIVES))
+def test_archives_are_named_with_what_to_do(kind, tmp_path):
+    data, message = ARCHIVES[kind]
+    p = tmp_path / "f.csv"
+    p.write_bytes(data)
+    with pytest.raises(InfrecError, match=r"^" + re.escape(str(p)) + r": this is " + message) as e:
+        read_delimited(p)
+    assert "\n" not in str(e.value)
+
+
+def test_damaged_gzip(tmp_path):
+    p = tmp_path / "f.csv"
+    p.write_bytes(gzip.compress(ROWS * 50)[:40])
+    with pytest.raises(InfrecError, match=r"f.csv: a damaged gzip file .*download it again"):
+        read_delimited(p)
+
+
+def test_gzip_text_and_bom_are_read(tmp_path):
+    p = tmp_path / "ratings.csv"  # gzip told by its bytes, not its name
+    p.write_bytes(gzip.compress(b"\xef\xbb\xbf1,10,5\n2,11,4\n"))
+    inter = read_delimited(p)
+    assert inter.users.tolist() == [1, 2] and inter.ratings.tolist() == [5.0, 4.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1,2,5\n99999999999999999999,3,4\n", r"r.csv:2: user id '99999999999999999999' is out of"),
+        ("1,2,5\n3,-9223372036854775809,4\n", r"r.csv:2: item id .* is out of range"),
+        ("1,2,5,1\n3,4,5,nan\n", r"r.csv:2: timestamp nan is not a finite number"),
+        ("1,2,5\n3,4,1e39\n", r"r.csv:2: rating inf is not a finite number"),
+        ("1,2,5\n3,,4\n", r"r.csv:2: non-numeric item id ''"),
+    ],
+)
+def test_numbers_out_of_range_name_their_line(text, message, tmp_path):
+    p = write(tmp_path, "r.csv", text)
+    columns = {"user": 0, "item": 1, "rating": 2, "timestamp": 3} if "nan" in text else None
+    with pytest.raises(InfrecError, match=message):
+        read_delimited(p, columns=columns)
+
+
+def test_overlong_string_id_and_line(tmp_path, monkeypatch):
+    p = write(tmp_path, "r.csv", "a,b,5\n" + "x" * 300 + ",b,4\n")
+    with pytest.raises(InfrecError, match=r"r.csv:2: a user id of 300 characters"):
+        read_delimited(p, string_ids=True)
+    monkeypatch.setattr("infrec.data.text.MAX_LINE_BYTES", 100)
+    monkeypatch.setattr("infrec.data.text.BLOCK_BYTES", 64)
+    q = write(tmp_path, "q.csv", "1,2,5\n" + "7" * 500)
+    with pytest.raises(InfrecError, match=r"q.csv:2: no line break in .* bytes"):
+        read_delimited(q)
+
+
+def test_not_utf8_header_names_line_one(tmp_path):
+    p = tmp_path / "x.inter"
+    p.write_bytes(b"user_id:token\titem_\xffid:token\n1\t2\n")
+    with pytest.raises(InfrecError, match=r"x.inter:1: not UTF-8 text \(byte 0xff"):
+        read_atomic(p)
+
+
+def test_folder_fifo_and_unreadable_file(tmp_path, monkeypatch):
+    with pytest.raises(InfrecError, match=r": a folder, not a file; set dataset.path"):
+        read_delimited(tmp_path)
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(InfrecError, match=r"pipe.csv: not a regular file"):
+        read_delimited(fifo)
+    p = write(tmp_path, "r.csv", "1,2,5\n")
+
+    def denied(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "open", denied)
+    with pytest.raises(InfrecError, match=r"r.csv: cannot read it \(Permission denied\)"):
+        read_delimited(p)
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        ({"user": "a", "item": 1}, r"dataset.columns.user='a' is not a 0-based field index"),
+        ({"user": 0, "item": -1}, r"dataset.columns.item=-1 is not"),
+        ({"user": 0, "item": 0}, r"names one field twice"),
+        ({"user": 0, "item": 1, "score": 2}, r"unknown \['score'\]"),
+        ([0, 1], r"is not a mapping"),
+    ],
+)
+def test_bad_columns_are_one_line(columns, message, tmp_path):
+    with pytest.raises(InfrecError, match=message):
+        read_delimited(write(tmp_path, "r.csv", "1,2,5\n"), columns=columns)
+
+
+def test_netflix_prize_empty_date_names_its_line(tmp_path):
+    (tmp_path / "combined_data_1.txt").write_text("1:\n6,3,2005-09-06\n7,5,\n")
+    with pytest.raises(InfrecError, match=r"combined_data_1.txt:3: date '' is no date"):
+        get_reader("netflix_prize")(tmp_path)
+
+
+# ---------------------------------------------------------------- the paper's split
+
+
+def paper_split(folder: Path, **arrays: np.ndarray) -> Path:
+    """A paper-split folder: ``arrays`` override the valid user/item/rating/labels."""
+    import h5py
+
+    data = {
+        "user": np.array([0, 0, 1], np.int32),
+        "item": np.array([5, 6, 5], np.int32),
+        "rating": np.array([1, 2, 3], np.float32),
+        **arrays,
+    }
+    labels = data.pop("labels", np.array([0, 2, -1]))
+    with h5py.File(folder / "total_data.hdf5", "w") as h:
+        for key, value in data.items():
+            if value is not None:
+                h[key] = value
+    np.savez(folder / "index.npz", data=labels)
+    return folder
+
+
+def test_paper_split_valid_copy(tmp_path):
+    inter = read_paper_split(paper_split(tmp_path))
+    assert inter.users.tolist() == [0, 0, 1] and inter.items.tolist() == [5, 6, 5]
+    assert inter.ratings.tolist() == [1.0, 2.0, 3.0] and inter.split.tolist() == [0, 2, -1]
+    assert inter.users.dtype == np.int64 and inter.split.dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        ({"user": np.array([0.0, 1.0, 2.0])}, r"total_data.hdf5: 'user' has dtype float64"),
+        ({"item": np.array([5, -6, 5])}, r"total_data.hdf5: 'item' must lie in \[0, "),
+        ({"user": np.zeros((3, 1), np.int64)}, r"'user' has 2 dimensions, expected 1"),
+        ({"item": np.array([1, 2])}, r"total_data.hdf5: 2 items for 3 users"),
+        ({"rating": np.array([1.0, np.nan, 2.0])}, r"'rating' holds NaN or infinite values"),
+        ({"rating": np.array([1.0, 1e300, 2.0])}, r"'rating' must lie in"),
+        ({"user": np.array([2**63], np.uint64)} | {"item": np.array([1])}, r"'user' must lie"),
+        ({"labels": np.array([0, 3, 1])}, r"index.npz: split labels 'data' must lie in \[-1, 2\]"),
+        ({"labels": np.array([0.0, 1.0, 2.0])}, r"index.npz: split labels 'data' has dtype"),
+        ({"labels": np.array([0, 1])}, r"index.npz: 2 split labels for 3 rows"),
+        ({"labels": np.array(["a", "b", "c"])}, r"index.npz: split labels 'data' has dtype"),
+    ],
+)
+def test_paper_split_bad_arrays_are_one_line(arrays, message, tmp_path):
+    with pytest.raises(InfrecError, match=message) as e:
+        read_paper_split(paper_split(tmp_path, **arrays))
+    assert "\n" not in str(e.value)
+
+
+def test_paper_split_damaged_files(tmp_path):
+    import h5py
+
+    folder = paper_split(tmp_path)
+    good = (folder / "total_data.hdf5").read_bytes()
+    (folder / "total_data.hdf5").write_bytes(good[: len(good) // 3])
+    with pytest.raises(InfrecError, match=r"total_data.hdf5: not an HDF5 file, or a damaged"):
+        read_paper_split(folder)
+    (folder / "total_data.hdf5").write_bytes(_zip(ROWS))
+    with pytest.raises(InfrecError, match=r"total_data.hdf5: not an HDF5 file"):
+        read_paper_split(folder)
+    with h5py.File(folder / "total_data.hdf5", "w") as h:
+        h.create_group("user")
+        h["item"] = np.array([1, 2, 3])
+    with pytest.raises(InfrecError, match=r"'user' is a Group, not an array"):
+        read_paper_split(folder)
+    paper_split(folder)
+    np.savez(folder / "index.npz", data=np.array([0, 1, None], dtype=object))
+    with pytest.raises(InfrecError, match=r"index.npz: not the paper's split labels"):
+        read_paper_split(folder)
+    (folder / "index.npz").write_text("not a zip\n")
+    with pytest.raises(InfrecError, match=r"index.npz: not the paper's split labels"):
+        read_paper_split(folder)
+    with pytest.raises(InfrecError, match=r"the paper's split is a folder holding"):
+        read_paper_split(folder / "index.npz")

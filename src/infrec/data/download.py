@@ -6,11 +6,14 @@ A dataset config lists ``files``: each has a ``name`` (relative to ``dataset.pat
 - ``{url}``: the file itself;
 - ``{url, member, header}``: a member of a zip archive, optionally with a header line prepended
   (how GroupLens' ``u.data`` becomes the atomic ``ml-100k.inter``);
-- ``{wheel, member}``: a member of a wheel from PyPI (``pip download <wheel> --no-deps``); the
-  package is never installed or imported.
+- ``{wheel, member}``: a member of a wheel from PyPI (``pip download <wheel> --no-deps
+  --only-binary=:all:``: a built wheel only, so no package code — no ``setup.py`` of an sdist —
+  ever runs to fetch data); the package is never installed or imported.
 
-Every file is written atomically; a checksum mismatch tries the next source and, if none is left,
-fails naming the file, the expected and the actual hash.
+A ``member`` is only read from its archive, never extracted to a path; a file's ``name`` goes
+through :func:`infrec.paths.inside`, so a config cannot write outside the raw folder. Every file
+is written atomically; a checksum mismatch tries the next source and, if none is left, fails
+naming the file, the expected and the actual hash.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from infrec.errors import InfrecError
-from infrec.paths import atomic_path
+from infrec.paths import atomic_path, inside
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +55,13 @@ def _download(url: str) -> bytes:
 
 
 def _from_wheel(spec: str, member: str) -> bytes:
+    """``member`` read from the wheel ``spec`` names (e.g. ``recbole==1.2.1``): downloaded with
+    pip, wheels only and no dependencies, then opened as a zip — never installed or run."""
+    if spec.startswith("-"):
+        raise OSError(f"wheel {spec!r} is not a requirement such as 'name==version'")
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", spec, "--no-deps", "-q", "-d", tmp]
+        cmd = [sys.executable, "-m", "pip", "download", spec, "--no-deps", "--only-binary=:all:"]
+        cmd += ["--disable-pip-version-check", "-q", "-d", tmp]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
         wheels = list(Path(tmp).glob("*.whl"))
         if done.returncode != 0 or not wheels:
@@ -82,7 +90,7 @@ def _describe(source: Any) -> str:
 
 def fetch_file(spec: Any, folder: Path) -> Path:
     """Ensure ``folder/spec.name`` exists with the right checksum; download it if absent."""
-    target = folder / str(spec["name"])
+    target = inside(folder, spec["name"], "dataset.files[].name")
     expected = spec.get("sha256")
     if target.is_file():
         if expected and sha256_file(target) != expected:
@@ -124,7 +132,11 @@ def missing_files(cfg: Any) -> list[str]:
     if not cfg.get("files") or not cfg.get("path"):
         return []
     folder = raw_folder(cfg)
-    return [str(spec["name"]) for spec in cfg.files if not (folder / str(spec["name"])).is_file()]
+    return [
+        str(spec["name"])
+        for spec in cfg.files
+        if not inside(folder, spec["name"], "dataset.files[].name").is_file()
+    ]
 
 
 def fetch_dataset(cfg: Any) -> Path:
