@@ -64,18 +64,55 @@ def _path_name(key: str, value: Any) -> str:
         raise fail(e) from None
 
 
-def run_name(cfg: Any) -> str:
-    """``<dataset>-<model>-<sampler>[-<budget>]``: what a run is, at a glance on a dashboard."""
+NAMED_ELSEWHERE = ("dataset", "model", "sampler", "sampler.budget", "seed")
+"""Override keys a run's name and tags already carry (or, for the seed, its group and config)."""
+NOT_DIFFERENCES = ("hydra", "paths", "logger", "dataset.path", "dataset.filename", "runtime")
+"""Override keys that change where or how a run is recorded, not what it measures."""
+
+
+def job_overrides() -> list[str]:
+    """This job's command-line overrides (in a multirun, the sweep's values for this job)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return []
+    return [str(o) for o in HydraConfig.get().overrides.task]
+
+
+def differences(overrides: list[str]) -> list[str]:
+    """The overrides that make this run differ from its siblings: ``depth=2``, ``lr=0.01``…
+    (the leaf key), leaving out what the name already says and where things are written."""
+    out = []
+    for text in overrides:
+        key, sep, value = text.lstrip("+~").partition("=")
+        if not sep or key in NAMED_ELSEWHERE or key.split(".")[0].split("/")[0] in NOT_DIFFERENCES:
+            continue
+        if key.startswith(NOT_DIFFERENCES) or key in ("experiment", "search", "tuner"):
+            continue
+        out.append(f"{key.rsplit('.', 1)[-1]}={value}")
+    return out
+
+
+def run_name(cfg: Any, overrides: list[str] | None = None) -> str:
+    """``<dataset>-<model>-<sampler>[-<budget>][-<key=value>…]-seed<seed>``: what a run is at a
+    glance on a dashboard, unique within a sweep (the overrides that differ are in it)."""
     parts = [cfg.dataset.name, cfg.model.name, cfg.sampler.name]
     budget = cfg.sampler.get("budget")
     if budget is not None and cfg.sampler.name != "full":
         parts.append(f"{budget:g}" if isinstance(budget, float) else str(budget))
+    parts += differences(job_overrides() if overrides is None else overrides)
+    parts.append(f"seed{cfg.seed}")
     return "-".join(str(p) for p in parts)
 
 
-def run_tags(cfg: Any) -> list[str]:
-    """Tags to filter a dashboard by: dataset, model, sampler, the study if any, and the user's."""
+def run_tags(cfg: Any, overrides: list[str] | None = None) -> list[str]:
+    """Tags to filter a dashboard by: dataset, model, sampler (and budget), each differing
+    override, the study if any, and the user's."""
     tags = [f"dataset:{cfg.dataset.name}", f"model:{cfg.model.name}", f"sampler:{cfg.sampler.name}"]
+    budget = cfg.sampler.get("budget")
+    if budget is not None and cfg.sampler.name != "full":
+        tags.append(f"budget:{budget:g}" if isinstance(budget, float) else f"budget:{budget}")
+    tags += differences(job_overrides() if overrides is None else overrides)
     study = cfg.get("study")
     if study is not None and study.get("name"):
         tags.append(f"study:{study.name}")

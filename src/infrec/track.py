@@ -8,6 +8,7 @@ study reports alike) and runs offline unless ``logger.mode=online``.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,9 +25,10 @@ WANDB_MODES = ("offline", "online", "disabled")
 class Tracker:
     """No-op tracker (``logger=none``); :class:`WandbTracker` sends the same calls to W&B."""
 
-    def record(self, axis: str, step: int, values: Mapping[str, float]) -> None:
-        """History on a named step axis: ``values`` at ``axis = step`` (e.g. ``grid`` index,
-        ``epoch``, ``distill_step``), logged as ``<axis>/<key>`` so it never touches the summary."""
+    def record(self, axis: str, step: float, values: Mapping[str, float]) -> None:
+        """History on a named step axis: ``values`` at ``axis = step`` (e.g. ``lambda``,
+        ``grid`` index, ``epoch``, ``distill_step``), logged as ``<axis>/<key>``; it never
+        touches the summary, which is exactly ``metrics.json``."""
 
     def summary(self, metrics: Mapping[str, float]) -> None:
         """Record a run's final numbers (exactly its ``metrics.json``)."""
@@ -54,7 +56,9 @@ class Tracker:
 
 class WandbTracker(Tracker):
     """A W&B run: ``project``, ``entity``, ``group``, ``run_name``, ``tags``, ``job_type`` and
-    ``mode`` come from the logger config (``conf/logger/wandb.yaml``)."""
+    ``mode`` come from the logger config (``conf/logger/wandb.yaml``); W&B's variables
+    ``WANDB_DIR``, ``WANDB_MODE``, ``WANDB_PROJECT`` and ``WANDB_ENTITY``, when set, win over the
+    logger config and the run folder (the others W&B reads itself)."""
 
     def __init__(
         self,
@@ -71,22 +75,27 @@ class WandbTracker(Tracker):
             raise InfrecError(f"logger.mode={mode!r}: choose one of {', '.join(WANDB_MODES)}")
         self._wandb = wandb
         self._axes: set[str] = set()
+        settings = {
+            "project": cfg.get("project"),
+            "entity": cfg.get("entity"),
+            "mode": mode,
+            "dir": str(run_dir),
+        }
+        for key in settings:  # W&B's own variable, when set, wins over the logger config
+            settings[key] = os.environ.get(f"WANDB_{key.upper()}") or settings[key]
         self.run = wandb.init(
-            project=cfg.get("project"),
-            entity=cfg.get("entity"),
             group=cfg.get("group"),
             name=cfg.get("run_name") or name,
             tags=list(tags if tags is not None else cfg.get("tags") or []),
             job_type=cfg.get("job_type"),
-            mode=mode,
-            dir=str(run_dir),
             config=config,
+            **settings,
         )
 
-    def record(self, axis: str, step: int, values: Mapping[str, float]) -> None:
-        if axis not in self._axes:  # plots of <axis>/* use <axis> as their x axis
-            self.run.define_metric(axis)
-            self.run.define_metric(f"{axis}/*", step_metric=axis)
+    def record(self, axis: str, step: float, values: Mapping[str, float]) -> None:
+        if axis not in self._axes:  # plots of <axis>/* use <axis> as their x axis; history only
+            self.run.define_metric(axis, summary="none")
+            self.run.define_metric(f"{axis}/*", step_metric=axis, summary="none")
             self._axes.add(axis)
         self.run.log({axis: step, **{f"{axis}/{k}": v for k, v in values.items()}})
 

@@ -143,7 +143,10 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict[str, float]:
                 val.get(selection, math.nan),
                 seconds,
             )
-            tracker.record("grid", index, {**_prefixed("val", val), **_prefixed("hp", hp)})
+            if set(hp) == {"lambda"}:  # a λ grid: λ itself is the x axis
+                tracker.record("lambda", hp["lambda"], _prefixed("val", val))
+            else:
+                tracker.record("grid", index, {**_prefixed("val", val), **_prefixed("hp", hp)})
 
         def score(fitted) -> float:  # early stopping of trained models
             return validation(fitted).get(selection, math.nan)

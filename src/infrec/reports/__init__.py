@@ -63,7 +63,9 @@ def make_report(
     cfg = dict(logger or {"name": "none"})
     group = cfg.get("group")
     cfg.update(job_type="report", run_name=f"report-{group}" if group else "report")
-    tags = ["report", f"study:{kind}", *(str(t) for t in cfg.get("tags") or [])]
+    datasets = sorted({str(r["dataset"]) for r in runs})
+    tags = ["report", f"report:{kind}", *(f"dataset:{d}" for d in datasets)]
+    tags += [str(t) for t in cfg.get("tags") or []]  # the study's own tag comes from the sweep
     tracker = build_tracker(cfg, out, {"kind": kind, "runs": str(root)}, tags=tags)
     try:
         if kind in TABLE_KINDS:

@@ -43,6 +43,9 @@ class ReportCallback(Callback):
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         logger = OmegaConf.to_container(config.logger, resolve=True)
         logger["group"] = logger.get("group") or sweep_group(config.hydra.sweep.dir)
+        study = config.get("study")
+        if study is not None and study.get("name"):  # debug's report is the debug study's
+            logger["tags"] = [f"study:{study.name}", *(logger.get("tags") or [])]
         report = make_report(
             config.hydra.sweep.dir,
             kind=self.kind,
