@@ -9,6 +9,7 @@ subprocess, so a segmentation fault is a failure like a traceback. The examples 
 
 from __future__ import annotations
 
+import json
 import random
 import tempfile
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.fuzz_cases import FAILURES, Worker, build_seed, describe, make_case, mutations_for
+from tests.fuzz_cases import FAILURES, Case, Worker, build_seed, describe, make_case, mutations_for
 from tests.fuzz_target import TARGETS
 
 EXAMPLES = 40
@@ -106,6 +107,71 @@ def test_pinned_structural_damage_is_one_line(
     got = worker.run(target, case.path)
     assert got["outcome"] == "error", describe(got)
     assert got["message"].startswith(str(case.path))
+
+
+def _zip_method(case: Case) -> None:
+    """The first central-directory entry names compression method 99 (not one zipfile has)."""
+    raw = bytearray(case.path.read_bytes())
+    at = raw.index(b"PK\x01\x02") + 10
+    raw[at : at + 2] = (99).to_bytes(2, "little")
+    case.path.write_bytes(bytes(raw))
+
+
+def _support_meta(path: Path, **changes: object) -> None:
+    """Rewrite a support's metadata JSON (its matrix, and so its content hash, unchanged)."""
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays["meta"]))
+    for key, value in changes.items():
+        holder = meta
+        *outer, last = key.split(".")
+        for k in outer:
+            holder = holder[k]
+        holder[last] = value
+    arrays["meta"] = np.asarray(json.dumps(meta))
+    np.savez(path, **arrays)
+
+
+def _metrics(case: Case) -> None:
+    path = case.path / "a" / "metrics.json"
+    path.write_text(path.read_text().replace("0.4", "1" + "0" * 400))
+
+
+def _bug(reason: str):
+    return pytest.mark.xfail(strict=True, reason=f"open bug: {reason}")
+
+
+@pytest.mark.parametrize(
+    ("target", "damage"),
+    [
+        pytest.param(
+            "support_csr",
+            _zip_method,
+            marks=_bug("validate.load_npz lets zipfile's NotImplementedError through"),
+        ),
+        pytest.param(
+            "support_csr",
+            lambda case: _support_meta(case.path, best_lambda=10**400),
+            marks=_bug("validate.check_meta: math.isfinite(10**400) raises OverflowError"),
+        ),
+        pytest.param(
+            "report_runs",
+            _metrics,
+            marks=_bug("validate.check_number_map: math.isinf(10**400) raises OverflowError"),
+        ),
+        pytest.param(
+            "report_runs",
+            lambda case: _support_meta(case.path / "b" / "support.npz", **{"config.name": 1.5}),
+            marks=_bug("reports.common.support_origin: a support's config.name is used unchecked"),
+        ),
+    ],
+)
+def test_pinned_findings(worker: Worker, tmp_path: Path, target: str, damage) -> None:
+    """Failures the fuzzer found, fixed by hand: a correct load or the one-line error."""
+    case = build_seed(target, tmp_path)
+    damage(case)
+    got = worker.run(target, case.path)
+    assert got["outcome"] in ("loaded", "error"), describe(got)
 
 
 @pytest.mark.parametrize("target", sorted(TARGETS))
