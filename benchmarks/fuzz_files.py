@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     per_target: dict[str, Counter[str]] = {t: Counter() for t in targets}
     per_op: dict[str, Counter[str]] = defaultdict(Counter)
     found: dict[tuple[str, ...], list[Any]] = {}
+    warned: Counter[str] = Counter()
     started = time.perf_counter()
     indices = args.only or range(args.cases)
     if args.failures.exists() and not args.only:
@@ -92,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             per_target[target][kind] += 1
             for op in sorted({op_name(a) for a in case.applied}):
                 per_op[op][kind] += 1
+            for warning in outcome.get("warnings", []):
+                warned[warning] += 1
             if kind in FAILURES:
                 where = outcome.get("where") or re.sub(r"\d+", "N", outcome["message"])[:50]
                 key = (target, kind, outcome.get("type", ""), where)
@@ -115,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     print(table("target", per_target))
     print("\nPer mutation (a case with several mutations counts under each):\n")
     print(table("mutation", dict(sorted(per_op.items()))))
+    if warned:
+        print("\nWarnings raised by loads that succeeded (not failures):\n")
+        for warning, count in warned.most_common():
+            print(f"- ×{count}: {warning}")
     if not found:
         print("\nNo failures.")
         return 0

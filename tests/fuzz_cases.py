@@ -867,4 +867,5 @@ def save_failure(case: Case, outcome: dict[str, Any], folder: Path, name: str) -
 def describe(outcome: dict[str, Any]) -> str:
     """One line: outcome, exception type, where, message."""
     parts = [outcome["outcome"], outcome.get("type", ""), outcome.get("where", "")]
+    parts += outcome.get("problems", [])
     return " | ".join(p for p in parts if p) + f": {outcome.get('message', '')}"
