@@ -220,14 +220,8 @@ def wandb_run(run_dir: Path, wait_s: float = 60.0) -> dict[str, Any]:
 
 
 def wandb_metrics(record: dict[str, Any]) -> dict[str, Any]:
-    """A run's summary without W&B's own keys (``_step``, ``_runtime``, …) and without the last
-    values of its step-axis histories (``grid``, ``grid/…``), which W&B copies into it."""
-    axes = set(record["steps"].values())
-    return {
-        k: v
-        for k, v in record["summary"].items()
-        if not k.startswith("_") and k.split("/")[0] not in axes
-    }
+    """A run's summary without W&B's own keys (``_step``, ``_runtime``, ``_wandb/…``)."""
+    return {k: v for k, v in record["summary"].items() if not k.startswith("_")}
 
 
 def wandb_table(record: dict[str, Any], key: str) -> list[dict[str, Any]]:

@@ -154,14 +154,13 @@ def test_wandb_offline(ml100k_dir, tmp_path, monkeypatch):
     assert json.loads((folder / "config.json").read_text()) == resolved
     assert record["config"]["model"]["lambdas"] == [1, 5]
     assert record["config"]["paths"]["data_dir"] == str(tmp_path / "data")
-    # the grid's history is details.json's grid, on its own step axis
+    # the grid's history is details.json's grid, with λ as its x axis
     details = json.loads((folder / "details.json").read_text())
-    grid = [h for h in record["history"] if "grid" in h]
-    assert [h["grid"] for h in grid] == [0, 1]
-    assert [h["grid/hp/lambda"] for h in grid] == [g["hp"]["lambda"] for g in details["grid"]]
+    grid = [h for h in record["history"] if "lambda" in h]
+    assert [h["lambda"] for h in grid] == [g["hp"]["lambda"] for g in details["grid"]] == [1, 5]
     for h, g in zip(grid, details["grid"], strict=True):
-        assert {k: h[f"grid/val/{k}"] for k in g["val"]} == g["val"]
-    assert record["steps"] == {"grid/*": "grid"}
+        assert {k: h[f"lambda/val/{k}"] for k in g["val"]} == g["val"]
+    assert record["steps"] == {"lambda/*": "lambda"}
 
 
 def test_eval_users_sample_is_recorded(ml100k_dir, tmp_path):
