@@ -137,32 +137,24 @@ def _metrics(case: Case) -> None:
     path.write_text(path.read_text().replace("0.4", "1" + "0" * 400))
 
 
-def _bug(reason: str):
-    return pytest.mark.xfail(strict=True, reason=f"open bug: {reason}")
-
-
 @pytest.mark.parametrize(
     ("target", "damage"),
     [
         pytest.param(
             "support_csr",
             _zip_method,
-            marks=_bug("validate.load_npz lets zipfile's NotImplementedError through"),
         ),
         pytest.param(
             "support_csr",
             lambda case: _support_meta(case.path, best_lambda=10**400),
-            marks=_bug("validate.check_meta: math.isfinite(10**400) raises OverflowError"),
         ),
         pytest.param(
             "report_runs",
             _metrics,
-            marks=_bug("validate.check_number_map: math.isinf(10**400) raises OverflowError"),
         ),
         pytest.param(
             "report_runs",
             lambda case: _support_meta(case.path / "b" / "support.npz", **{"config.name": 1.5}),
-            marks=_bug("reports.common.support_origin: a support's config.name is used unchecked"),
         ),
     ],
 )

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import zipfile
-import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,9 @@ from infrec.errors import InfrecError
 
 MAX_JSON_BYTES = 64 << 20
 """Larger JSON files than this are not run records; refuse them before reading them whole."""
+
+MAX_INT = 2**63 - 1
+"""Integers read from JSON beyond int64 are no count, index or seed (and overflow NumPy)."""
 
 INT_KINDS = "iu"
 FLOAT_KINDS = "f"
@@ -58,7 +59,7 @@ def load_npz(path: str | Path, required: tuple[str, ...], what: str) -> dict[str
             return {k: z[k] for k in z.files}
     except InfrecError:
         raise
-    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as e:
+    except Exception as e:  # a foreign archive can fail anywhere in zipfile or NumPy
         raise InfrecError(f"{path}: not {what}, or a damaged copy ({_short(e)})") from None
 
 
@@ -198,13 +199,25 @@ def check_meta(meta: Any, source: str | Path, fields: Mapping[str, Spec]) -> dic
         numeric = any(t in (int, float) for t in allowed)
         if (isinstance(value, bool) and bool not in allowed) or not isinstance(value, allowed):
             names = " or ".join(t.__name__ for t in allowed)
-            raise InfrecError(f"{source}: metadata {key}={value!r} is not {names}")
+            raise InfrecError(f"{source}: metadata {key}={_shown(value)} is not {names}")
         if numeric and isinstance(value, int | float):
-            if not math.isfinite(value):
+            if isinstance(value, float) and not math.isfinite(value):
                 raise InfrecError(f"{source}: metadata {key}={value!r} is not finite")
             if (low is not None and value < low) or (high is not None and value > high):
-                raise InfrecError(f"{source}: metadata {key}={value!r} outside [{low}, {high}]")
+                raise InfrecError(
+                    f"{source}: metadata {key}={_shown(value)} outside [{low}, {high}]"
+                )
+            if isinstance(value, int) and abs(value) > MAX_INT:
+                raise InfrecError(f"{source}: metadata {key}={_shown(value)} is out of range")
     return meta
+
+
+def _shown(value: Any) -> str:
+    """A value for an error line: its repr, cut to 60 characters."""
+    if isinstance(value, int) and abs(value) >= 10**30:
+        return f"an integer of {len(str(abs(value)))} digits"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def parse_json(text: str | bytes, source: str | Path, what: str) -> Any:
@@ -236,7 +249,9 @@ def check_number_map(obj: Any, source: str | Path, what: str) -> dict[str, float
         raise InfrecError(f"{source}: {what} is {type(obj).__name__}, expected an object")
     for key, value in obj.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InfrecError(f"{source}: {what} entry {key!r} = {value!r} is not a number")
-        if math.isinf(value):
+            raise InfrecError(f"{source}: {what} entry {key!r} = {_shown(value)} is not a number")
+        if isinstance(value, int) and abs(value) > MAX_INT:
+            raise InfrecError(f"{source}: {what} entry {key!r} = {_shown(value)} is out of range")
+        if isinstance(value, float) and math.isinf(value):
             raise InfrecError(f"{source}: {what} entry {key!r} = {value!r} is not finite")
     return obj

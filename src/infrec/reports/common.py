@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from infrec.errors import InfrecError
-from infrec.paths import atomic_path
+from infrec.paths import atomic_path, safe_name
 from infrec.samplers.support_file import load_support
 from infrec.validate import check_meta, check_number_map, read_json
 
@@ -82,8 +82,11 @@ def support_origin(path: Path) -> dict[str, Any]:
     """The sampler name and budget recorded in a support file's metadata, when present."""
     if not path.is_file():
         return {}
-    origin = load_support(path)[1].get("config", {})
-    return {k: origin[k] for k in ("name", "budget") if k in origin}
+    origin = load_support(path)[1].get("config") or {}
+    check_meta(origin, path, {"name": (str, None, None), "budget": ((int, float), 0, None)})
+    if "name" in origin:
+        safe_name(origin["name"], f"{path}: metadata config.name")
+    return {k: origin[k] for k in ("name", "budget") if origin.get(k) is not None}
 
 
 def mean_of(members: Sequence[dict[str, float]], key: str) -> float:
