@@ -265,9 +265,14 @@ def cast(arr: np.ndarray, want: str) -> tuple[np.ndarray, str]:
 def mutate_array(
     arr: np.ndarray, rng: random.Random, dtypes: tuple[str, ...] = DTYPES
 ) -> tuple[np.ndarray, str]:
-    """``arr`` with one of: another dtype, another shape, a special value, a broken order."""
-    op = rng.choice(("dtype", "shape", "value", "value", "order"))
+    """``arr`` with one of: another dtype, another shape, a special value, a broken order,
+    every value scaled."""
+    op = rng.choice(("dtype", "shape", "value", "value", "order", "scale"))
     arr = np.array(arr)
+    if op == "scale" and arr.dtype.kind in "iuf":
+        factor = rng.choice((1e6, -1, 0.5, 1e-6, 2**31))
+        scaled, _ = cast(arr.astype(np.float64) * factor, str(arr.dtype))
+        return scaled, f"×{factor}"
     if op == "dtype":
         return cast(arr, rng.choice(dtypes))
     if op == "shape":

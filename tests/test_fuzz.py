@@ -9,9 +9,11 @@ subprocess, so a segmentation fault is a failure like a traceback. The examples 
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -117,6 +119,22 @@ def _zip_method(case: Case) -> None:
     case.path.write_bytes(bytes(raw))
 
 
+def _raw_member(key: str):
+    """Store array ``key`` without its ``.npy`` header (raw text): ``np.load`` returns bytes."""
+
+    def damage(case: Case) -> None:
+        with np.load(case.path) as z:
+            arrays = {k: z[k] for k in z.files}
+        with zipfile.ZipFile(case.path, "w") as out:
+            for name, value in arrays.items():
+                buf = io.BytesIO()
+                np.save(buf, value)
+                raw = str(value).encode() if name == key else buf.getvalue()
+                out.writestr(f"{name}.npy", raw)
+
+    return damage
+
+
 def _support_meta(path: Path, **changes: object) -> None:
     """Rewrite a support's metadata JSON (its matrix, and so its content hash, unchanged)."""
     with np.load(path) as z:
@@ -137,24 +155,44 @@ def _metrics(case: Case) -> None:
     path.write_text(path.read_text().replace("0.4", "1" + "0" * 400))
 
 
+def _bug(reason: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(strict=True, reason=f"open bug: {reason}")
+
+
 @pytest.mark.parametrize(
     ("target", "damage"),
     [
         pytest.param(
             "support_csr",
             _zip_method,
+            id="zip-method-99",
+        ),
+        pytest.param(
+            "support_csr",
+            _raw_member("meta"),
+            marks=_bug("validate.load_npz returns a member without the .npy magic as bytes"),
+            id="meta-without-npy-magic",
+        ),
+        pytest.param(
+            "split_cache",
+            _raw_member("made_for"),
+            marks=_bug("validate.load_npz returns a member without the .npy magic as bytes"),
+            id="made_for-without-npy-magic",
         ),
         pytest.param(
             "support_csr",
             lambda case: _support_meta(case.path, best_lambda=10**400),
+            id="meta-huge-int",
         ),
         pytest.param(
             "report_runs",
             _metrics,
+            id="metrics-huge-int",
         ),
         pytest.param(
             "report_runs",
             lambda case: _support_meta(case.path / "b" / "support.npz", **{"config.name": 1.5}),
+            id="support-config-name-float",
         ),
     ],
 )
