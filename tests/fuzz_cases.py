@@ -19,6 +19,7 @@ import lzma
 import math
 import os
 import random
+import re
 import select
 import shutil
 import subprocess
@@ -569,7 +570,54 @@ def _load_arrays(path: Path) -> dict[str, np.ndarray] | None:
     return arrays if all(isinstance(v, np.ndarray) for v in arrays.values()) else None
 
 
+def _npy_member(raw: bytes, rng: random.Random) -> tuple[bytes, str]:
+    """One ``.npy`` member's bytes with its header lying (shape, dtype, order, version), its
+    magic gone, or its data cut short."""
+    how = rng.choice(("shape", "descr", "order", "version", "no-magic", "cut-data"))
+    if how == "no-magic" or not raw.startswith(b"\x93NUMPY"):
+        return raw[8:], "no .npy magic"
+    if how == "version":
+        return raw[:6] + bytes([rng.choice((0, 3, 9, 255)), 0]) + raw[8:], how
+    size = 2 if raw[6] == 1 else 4
+    end = 8 + size + int.from_bytes(raw[8 : 8 + size], "little")
+    header, data = raw[8 + size : end].decode("latin-1"), raw[end:]
+    if how == "cut-data":
+        return raw[: end + len(data) // 2], how
+    if how == "shape":
+        new = rng.choice(("(1000000000000,)", "(-1,)", "(3, 4, 5)", "()", "(0,)", f"({2**62}, 9)"))
+        header = re.sub(r"'shape': \([^)]*\)", f"'shape': {new}", header)
+    elif how == "descr":
+        new = rng.choice(("|O", "<f8", ">i4", "|V3", "<U9", "|b1", "<M8[s]", "xyz"))
+        header = re.sub(r"'descr': '[^']*'", f"'descr': '{new}'", header)
+    else:
+        new = "True"
+        header = header.replace("'fortran_order': False", "'fortran_order': True")
+    head = header.rstrip().encode("latin-1")
+    head += b" " * (-(8 + size + len(head) + 1) % 64) + b"\n"
+    return raw[:8] + len(head).to_bytes(size, "little") + head + data, f"{how} {new}"
+
+
+def _zip_member_mutation(path: Path, rng: random.Random) -> str:
+    """Rewrite one member of the zip at ``path`` (its ``.npy`` header or bytes)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            members = [(info.filename, z.read(info)) for info in z.infolist()]
+    except Exception:  # an earlier mutation broke it: fall back to bytes
+        return _byte_mutation("bit_flip", path, rng)
+    if not members:
+        return _byte_mutation("bit_flip", path, rng)
+    k = rng.randrange(len(members))
+    name, raw = members[k]
+    members[k] = (name, (new := _npy_member(raw, rng))[0])
+    with zipfile.ZipFile(path, "w", rng.choice((zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED))) as z:
+        for member, data in members:
+            z.writestr(member, data)
+    return f"{name}: {new[1]}"
+
+
 def _npz_mutation(op: str, path: Path, rng: random.Random) -> str:
+    if op == "npz_member":
+        return _zip_member_mutation(path, rng)
     arrays = _load_arrays(path)
     if not arrays:  # an earlier mutation broke or emptied it
         return _byte_mutation("bit_flip", path, rng)
@@ -707,6 +755,7 @@ MUTATIONS: dict[str, tuple[Kind, ...]] = {
             "npz_indices",
             "npz_text",
             "npz_keys",
+            "npz_member",
         )
     },
     "hdf5_layout": ("hdf5",),
