@@ -119,3 +119,8 @@ def test_the_console_table_has_one_format_per_unit():
         == "ease on ml-1m, sampler distill_cf (500 users)"
     )
     assert heading("ease", "full", None, "ml-1m") == "ease on ml-1m, sampler full"
+
+
+def test_a_key_whose_value_is_still_missing_can_be_set():
+    register()
+    check_overrides(["dataset=custom", "dataset.path=/data/r.csv"], "config")

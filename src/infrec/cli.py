@@ -86,10 +86,12 @@ def _check_keys(keys: list[Any], groups: list[str], config_name: str) -> None:
             cfg = compose(config_name, overrides=groups)
     except Exception:
         return
-    missing = object()
     for o in keys:
         key = o.key_or_group
-        there = OmegaConf.select(cfg, key, default=missing, throw_on_missing=False) is not missing
+        parent, _, leaf = key.rpartition(".")
+        node = OmegaConf.select(cfg, parent) if parent else cfg
+        # keys(), not `in node`: a key whose value is ``???`` (dataset.path) counts as there
+        there = OmegaConf.is_dict(node) and leaf in node.keys()  # noqa: SIM118
         text = o.input_line or key
         if (o.is_add() or o.is_force_add()) and there:
             if o.is_add():
@@ -97,8 +99,6 @@ def _check_keys(keys: list[Any], groups: list[str], config_name: str) -> None:
             continue
         if there:
             continue
-        parent, _, leaf = key.rpartition(".")
-        node = OmegaConf.select(cfg, parent) if parent else cfg
         if not OmegaConf.is_dict(node):
             raise InfrecError(f"{text}: {parent or key} has no keys to set")
         known = sorted(str(k) for k in node if not str(k).startswith("_"))
