@@ -319,14 +319,19 @@ def mutate_array(
     return arr, f"[{i}] = {value}"
 
 
-def mutate_json_text(text: str, rng: random.Random) -> tuple[str, str]:
-    """JSON text with a value of another type or range, a key removed, another top level,
-    deep nesting, a duplicate key, NaN literals or broken syntax."""
+def mutate_json_text(text: str, rng: random.Random, family: str = "any") -> tuple[str, str]:
+    """JSON text with (``family``) ``value``: a value of another type or range; ``structure``:
+    a key removed, another top level, deep nesting, a duplicate key or broken syntax."""
     try:
         obj = json.loads(text)
     except (ValueError, RecursionError):
         obj = None
-    op = rng.choice(("value", "value", "value", "delete", "top", "nest", "dup", "syntax"))
+    ops = {
+        "value": ("value",),
+        "structure": ("delete", "top", "nest", "dup", "syntax"),
+        "any": ("value", "value", "value", "delete", "top", "nest", "dup", "syntax"),
+    }[family]
+    op = rng.choice(ops)
     slots = _slots(obj)
     if op in ("value", "delete") and slots:
         holder, key = rng.choice(slots)
@@ -760,6 +765,7 @@ MUTATIONS: dict[str, tuple[Kind, ...]] = {
     },
     "hdf5_layout": ("hdf5",),
     "json_value": ("json",),
+    "json_structure": ("json",),
 }
 """Every mutation and the kinds of file it applies to."""
 
@@ -798,7 +804,7 @@ def apply(case: Case, op: str, rng: random.Random) -> str:
         detail = _hdf5_mutation(path, rng)
     else:
         text = path.read_bytes().decode("utf-8", "surrogateescape")
-        new, detail = mutate_json_text(text, rng)
+        new, detail = mutate_json_text(text, rng, op.removeprefix("json_"))
         path.write_bytes(new.encode("utf-8", "surrogatepass"))
     return f"{op}({rel}: {detail})"
 
