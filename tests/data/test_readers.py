@@ -462,3 +462,77 @@ def test_paper_split_damaged_files(tmp_path):
         read_paper_split(folder)
     with pytest.raises(InfrecError, match=r"the paper's split is a folder holding"):
         read_paper_split(folder / "index.npz")
+
+
+# ---------------------------------------------------------------- fast path = general path
+
+INTS = ["0", "007", "-0", "-12", "5", "123456789012345", "-123456789012345"]
+ODD_INTS = [
+    "+5",
+    " 5",
+    "1_0",
+    "9223372036854775807",
+    "1234567890123456",
+]  # Python's int reads them; the fast path not
+REALS = [*INTS, "4.5", "-.5", ".5", "5.", "3.0", "0.1", "0.3", "0.000000000001", "2.675"]
+ODD_REALS = ["1e3", "12345678.9012345", "-0.0", " 4.5", "+.5", "1_0.5"]
+
+
+def _numbers_file(path: Path, rng: np.random.Generator, rows: int, odd: bool) -> None:
+    """Plain numbers in four columns; with ``odd``, a few rows hold Python-only syntax."""
+    cols = [rng.choice(INTS, rows), rng.choice(INTS, rows), rng.choice(REALS, rows)]
+    cols.append(rng.choice(REALS, rows))
+    if odd:
+        for col in range(4):
+            at = rng.choice(rows, 4, replace=False)
+            cols[col] = cols[col].astype(object)
+            cols[col][at] = rng.choice(ODD_INTS if col < 2 else ODD_REALS, 4)
+    path.write_text("".join(",".join(r) + "\n" for r in zip(*cols, strict=True)))
+
+
+@pytest.mark.parametrize("odd", [False, True])
+def test_fast_path_reads_what_the_general_path_reads(odd, tmp_path, monkeypatch):
+    """Blocks of plain numbers are parsed from their bytes by NumPy (data.text.fast_columns);
+    they must give the very arrays Python's int/float give (dtype, value, sign of zero), and
+    a block the fast path declines is read by the general path."""
+    import infrec.data.readers as readers
+
+    taken = []
+    fast = readers.fast_columns
+
+    def spy(*args, **kwargs):
+        out = fast(*args, **kwargs)
+        taken.append(out is not None)
+        return out
+
+    columns = {"user": 0, "item": 1, "rating": 2, "timestamp": 3}
+    p = tmp_path / "r.csv"
+    _numbers_file(p, np.random.default_rng(7 + odd), 3000, odd)
+    monkeypatch.setattr("infrec.data.text.BLOCK_BYTES", 2000)
+    monkeypatch.setattr(readers, "fast_columns", spy)
+    got = read_delimited(p, columns=columns)
+    monkeypatch.setattr(readers, "fast_columns", lambda *a, **k: None)
+    want = read_delimited(p, columns=columns)
+    assert any(taken) and (all(taken) if not odd else not all(taken))
+    for name in ("users", "items", "ratings", "timestamps"):
+        a, b = getattr(got, name), getattr(want, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+        if a.dtype.kind == "f":
+            assert np.array_equal(np.signbit(a), np.signbit(b)), name
+
+
+def test_fast_path_declines_what_it_cannot_read(tmp_path):
+    from infrec.data.text import Lines, fast_columns
+
+    def fast(raw: bytes, kind: str = "i") -> object:
+        dtype = np.dtype(np.int64 if kind == "i" else np.float64)
+        return fast_columns(Lines(raw, raw.count(b"\n"), 1), ",", {0: dtype, 1: dtype}, 2, None)
+
+    assert fast(b"1,2\n-3,4\n")[0].tolist() == [1, -3]
+    assert fast(b"1.5,2\n-.25,4\n", "f")[0].tolist() == [1.5, -0.25]
+    for raw in (b"1,2\n3\n", b"1,2\n\n3,4\n", b"1,2,3\n4,5\n", b'"1",2\n', b"1,x\n", b"1,\n"):
+        assert fast(raw) is None, raw
+    for raw in (b"1.5,2\n", b"-,2\n", b"1234567890123456,1\n", b"+1,2\n", b"1 ,2\n"):
+        assert fast(raw) is None, raw
+    for raw in (b".,1\n", b"1.2.3,1\n", b"1e5,1\n", b"nan,1\n", b"-.,1\n"):
+        assert fast(raw, "f") is None, raw

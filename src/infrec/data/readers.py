@@ -20,7 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from infrec.data.text import check_sep, field_count, fields, first_line, line_blocks, parse_column
+from infrec.data.text import (
+    Lines,
+    check_sep,
+    fast_columns,
+    field_count,
+    fields,
+    first_line,
+    line_blocks,
+    parse_column,
+)
 from infrec.errors import InfrecError
 from infrec.validate import INT_KINDS, REAL_KINDS, check_array, load_npz
 
@@ -128,30 +137,23 @@ def read_delimited(
     n_max, hint = None, "check dataset.sep and dataset.columns"
     parts: dict[str, list[np.ndarray]] = {}
     for block in line_blocks(path):
-        lines, numbers = block.lines, block.first + np.arange(len(block.lines))
         if header and block.first == 1:
-            lines, numbers = lines[1:], numbers[1:]
+            block = block.without_first()
         if cols is None:
+            lines = block.lines
             k = next((k for k, ln in enumerate(lines) if (ln.split() if sep == " " else ln)), -1)
             if k < 0:
                 continue
             if field_count(lines[k], sep) == 2:
                 cols, n_max = IMPLICIT, 2
                 hint = (
-                    f"line {numbers[k]} has 2 fields, so the file is read as user,item without "
-                    "ratings; give dataset.columns to say which field is which"
+                    f"line {block.first + k} has 2 fields, so the file is read as user,item "
+                    "without ratings; give dataset.columns to say which field is which"
                 )
             else:
                 cols = RATED
-        n_min = max(cols.values()) + 1
-        table, kept = fields(lines, numbers, sep, n_min, path, n_max, hint)
-        for key, col in cols.items():
-            kind, as_type = KINDS[key]
-            values = parse_column(
-                table[col], kept, path, kind, id_type if "id" in kind else as_type
-            )
-            if key in ("rating", "timestamp"):
-                check_finite(values, kept, path, kind)
+        types = {key: id_type if "id" in KINDS[key][0] else KINDS[key][1] for key in cols}
+        for key, values in _block_columns(block, cols, types, sep, n_max, hint, path).items():
             parts.setdefault(key, []).append(values)
     out = {
         key: np.concatenate(parts[key])
@@ -162,6 +164,33 @@ def read_delimited(
     return Interactions(
         out["user"], out["item"], out.get("rating"), out.get("timestamp"), source=str(path)
     )
+
+
+def _block_columns(
+    block: Lines,
+    cols: dict[str, int],
+    types: dict[str, Any],
+    sep: str,
+    n_max: int | None,
+    hint: str,
+    path: Path,
+) -> dict[str, np.ndarray]:
+    """One block's columns: by :func:`~infrec.data.text.fast_columns` when the block is plain
+    numbers, else field by field through the general path (which reports what is wrong)."""
+    n_min = max(cols.values()) + 1
+    if str not in types.values():
+        wanted = {cols[key]: np.dtype(types[key]) for key in cols}
+        fast = fast_columns(block, sep, wanted, n_min, n_max)
+        if fast is not None:
+            return {key: fast[cols[key]] for key in cols}
+    numbers = block.first + np.arange(block.count)
+    table, kept = fields(block.lines, numbers, sep, n_min, path, n_max, hint)
+    out = {}
+    for key, col in cols.items():
+        out[key] = parse_column(table[col], kept, path, KINDS[key][0], types[key])
+        if key in ("rating", "timestamp"):
+            check_finite(out[key], kept, path, KINDS[key][0])
+    return out
 
 
 def check_finite(values: np.ndarray, numbers: np.ndarray, path: Path, kind: str = "rating") -> None:

@@ -23,11 +23,13 @@ import gzip
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import compress, repeat
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from infrec.errors import InfrecError
 
@@ -51,10 +53,21 @@ malformed quoting is an error (``strict``); spaces before a quote are skipped.""
 
 @dataclass(frozen=True)
 class Lines:
-    """Consecutive lines of a file (line breaks removed) and the number of the first one."""
+    """Consecutive whole lines of a file: their bytes (``\r\n`` as ``\n``, each line ending
+    in ``\n``), already checked to be UTF-8 without NUL, how many, and the first one's number."""
 
-    lines: list[str]
+    raw: bytes
+    count: int
     first: int
+
+    @cached_property
+    def lines(self) -> list[str]:
+        """The lines as text, line breaks removed (split only when a reader asks)."""
+        return self.raw.decode("utf-8").split("\n")[:-1]
+
+    def without_first(self) -> Lines:
+        """The block less its first line (a header)."""
+        return Lines(self.raw[self.raw.find(b"\n") + 1 :], self.count - 1, self.first + 1)
 
 
 def _bzip2(head: bytes) -> bool:
@@ -147,7 +160,8 @@ def _open(path: Path) -> BinaryIO:
     return gzip.open(path, "rb")
 
 
-def _decode(raw: bytes, path: Path, first_line: int, offset: int) -> str:
+def _check_text(raw: bytes, path: Path, first_line: int, offset: int) -> None:
+    """A block's bytes are text: no NUL, valid UTF-8 (else the error names the line)."""
     nul = raw.find(b"\x00")
     if nul >= 0:
         line = first_line + raw.count(b"\n", 0, nul)
@@ -156,7 +170,8 @@ def _decode(raw: bytes, path: Path, first_line: int, offset: int) -> str:
             "damaged one"
         )
     try:
-        return raw.decode("utf-8")
+        if not raw.isascii():
+            raw.decode("utf-8")
     except UnicodeDecodeError as e:
         line = first_line + raw.count(b"\n", 0, e.start)
         raise InfrecError(
@@ -167,19 +182,22 @@ def _decode(raw: bytes, path: Path, first_line: int, offset: int) -> str:
 
 
 def line_blocks(path: Path, block_bytes: int | None = None) -> Iterator[Lines]:
-    """The file's lines, a block of whole lines at a time (``\\r\\n`` read as ``\\n``);
-    ``block_bytes`` is :data:`BLOCK_BYTES` unless given, read when called (tests shrink it)."""
+    """The file's lines, a block of whole lines at a time (``\r\n`` read as ``\n``, a UTF-8
+    byte-order mark skipped); ``block_bytes`` is :data:`BLOCK_BYTES` unless given, read when
+    called (tests shrink it)."""
     block_bytes = block_bytes or BLOCK_BYTES
-    carry, line_no, offset = b"", 1, 0
+    carry, line_no, offset, bom_checked = b"", 1, 0, False
     with _open(path) as f:
         while True:
             try:
                 chunk = f.read(block_bytes)
             except (OSError, EOFError, zlib.error) as e:
                 raise _damaged(path, e) from None
-            if offset == 0 and not carry and chunk.startswith(UTF8_BOM):
-                chunk, offset = chunk[len(UTF8_BOM) :], len(UTF8_BOM)
             data = carry + chunk
+            if not bom_checked and (len(data) >= len(UTF8_BOM) or not chunk):
+                bom_checked = True
+                if data.startswith(UTF8_BOM):
+                    data, offset = data[len(UTF8_BOM) :], len(UTF8_BOM)
             cut = len(data) if not chunk else data.rfind(b"\n") + 1
             if cut == 0 and chunk:  # no line break yet: read on
                 if len(data) > MAX_LINE_BYTES:
@@ -191,10 +209,12 @@ def line_blocks(path: Path, block_bytes: int | None = None) -> Iterator[Lines]:
                 continue
             body, carry = data[:cut], data[cut:]
             if body:
-                text = _decode(body, path, line_no, offset).replace("\r\n", "\n")
-                lines = text.removesuffix("\n").split("\n")
-                yield Lines(lines, line_no)
-                line_no += len(lines)
+                _check_text(body, path, line_no, offset)
+                raw = body.replace(b"\r\n", b"\n") if b"\r" in body else body
+                raw = raw if raw.endswith(b"\n") else raw + b"\n"
+                block = Lines(raw, raw.count(b"\n"), line_no)
+                yield block
+                line_no += block.count
                 offset += len(body)
             if not chunk:
                 return
@@ -274,6 +294,91 @@ def _csv_error(lines: list[str], numbers: np.ndarray, sep: str, path: Path) -> I
             f"({_shown(lines[at])}); fields spanning lines are not read"
         )
     return InfrecError(f"{path}:{numbers[at]}: malformed quoted field ({problem or '?'})")
+
+
+FAST_DIGITS = 15
+"""Most characters a number takes on the fast path (sign aside): its digits stay below 2**53,
+so a float's are exact and one division by an exact power of ten gives the correctly rounded
+value, as Python's ``float`` does."""
+
+
+def fast_columns(
+    block: Lines, sep: str, wanted: dict[int, np.dtype], n_min: int, n_max: int | None
+) -> dict[int, np.ndarray] | None:
+    """The ``wanted`` fields (index → integer or float dtype) of every line of ``block``, parsed
+    from its bytes with NumPy alone — or ``None`` when the block is not of the plain kind this
+    handles, and the general path (:func:`fields`, :func:`parse_column`) must read it.
+
+    Plain: a one-byte separator (not ``' '``), no ``"``, every line with the same number of
+    fields (between ``n_min`` and ``n_max``; so no blank line), and every wanted field
+    ``-?[0-9]+`` for integers or ``-?[0-9]*.?[0-9]*`` for floats, at most :data:`FAST_DIGITS`
+    characters. Such a field means the same to Python's ``int``/``float`` (what the general path
+    uses), so either path gives the same arrays; anything else — signs, spaces, exponents, NaN,
+    errors to report with their line — goes the general way.
+    """
+    if len(sep) != 1 or sep == " " or not sep.isascii() or b'"' in block.raw:
+        return None
+    pad = b" " * FAST_DIGITS  # a window ending at the first field's end starts in here
+    buf = np.frombuffer(pad + block.raw, np.uint8)
+    ends = np.flatnonzero((buf == ord(sep)) | (buf == ord("\n")))  # where each field ends
+    n_lines = block.count
+    width = len(ends) // n_lines if n_lines else 0
+    if width < n_min or (n_max is not None and width > n_max) or len(ends) != width * n_lines:
+        return None
+    ends = ends.reshape(n_lines, width)
+    if not np.all(buf[ends[:, -1]] == ord("\n")):  # each line's last field ends its line
+        return None
+    out = {}
+    for col, dtype in wanted.items():
+        start = ends[:, col - 1] + 1 if col else np.concatenate([[len(pad)], ends[:-1, -1] + 1])
+        values = _fast_number(buf, start, ends[:, col], dtype.kind == "f")
+        if values is None:
+            return None
+        out[col] = values.astype(dtype, copy=False)
+    return out
+
+
+def _fast_number(
+    buf: np.ndarray, start: np.ndarray, end: np.ndarray, real: bool
+) -> np.ndarray | None:
+    """The numbers in ``buf[start:end]`` (one per row; see :func:`fast_columns` for the
+    grammar), or ``None`` if any is not one.
+
+    Each field's last ``size`` characters are copied into a ``position × row`` array at once,
+    right-aligned (``buf`` starts with ``size`` bytes of padding, so every window lies inside
+    it); what lies before a field (and a decimal point) becomes ``'0'``, which does
+    not change an integer read left to right, so the digits fold in position by position (at
+    most :data:`FAST_DIGITS` steps over all rows) in exact integers. A point ``q`` places from
+    the right is then taken out again: ``total % 10**q + total // 10**(q + 1) * 10**q``.
+    """
+    negative = buf[start] == ord("-")
+    length = end - start - negative
+    if len(length) == 0:
+        return np.zeros(0, np.float64 if real else np.int64)
+    if length.min() < 1 or length.max() > FAST_DIGITS:
+        return None
+    size = int(length.max())
+    chars = np.ascontiguousarray(sliding_window_view(buf, size)[end - size].T)
+    before = np.arange(size)[:, None] < size - length
+    point = (chars == ord(".")) & ~before if real else None
+    digits = np.where(before | point if real else before, np.uint8(0), chars - np.uint8(ord("0")))
+    if np.any(digits > 9):  # anything else wrapped past 9
+        return None
+    total = np.zeros(len(end), np.int64)
+    for j in range(size):
+        total *= 10
+        total += digits[j]
+    if not real:
+        return np.where(negative, -total, total)
+    at, row = np.divmod(np.flatnonzero(point), len(end))
+    if len(row) and (np.bincount(row).max() > 1 or length[row].min() < 2):
+        return None  # two points, or a point alone
+    scale = np.ones(len(end))
+    places = size - 1 - at
+    total[row] = total[row] % 10**places + total[row] // 10 ** (places + 1) * 10**places
+    scale[row] = 10.0**places
+    value = total / scale
+    return np.where(negative, -value, value)
 
 
 Column = Sequence[str]
