@@ -928,4 +928,4 @@ def describe(outcome: dict[str, Any]) -> str:
     """One line: outcome, exception type, where, message."""
     parts = [outcome["outcome"], outcome.get("type", ""), outcome.get("where", "")]
     parts += outcome.get("problems", [])
-    return " | ".join(p for p in parts if p) + f": {outcome.get('message', '')}"
+    return " | ".join(p for p in parts if p) + f": {outcome.get('message', '')[:240]}"

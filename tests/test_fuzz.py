@@ -155,6 +155,14 @@ def _metrics(case: Case) -> None:
     path.write_text(path.read_text().replace("0.4", "1" + "0" * 400))
 
 
+def _support_path(case: Case) -> None:
+    """Run b's config names its support by a path with a 3,000-character component."""
+    path = case.path / "b" / "config.json"
+    config = json.loads(path.read_text())
+    config["sampler"]["path"] = "é" * 3000
+    path.write_text(json.dumps(config))
+
+
 def _bug(reason: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason=f"open bug: {reason}")
 
@@ -193,6 +201,12 @@ def _bug(reason: str) -> pytest.MarkDecorator:
             "report_runs",
             lambda case: _support_meta(case.path / "b" / "support.npz", **{"config.name": 1.5}),
             id="support-config-name-float",
+        ),
+        pytest.param(
+            "report_runs",
+            _support_path,
+            id="config-support-path-too-long",
+            marks=_bug("reports.common.support_origin: Path.is_file raises ENAMETOOLONG"),
         ),
     ],
 )
