@@ -22,6 +22,7 @@ import random
 import re
 import select
 import shutil
+import stat
 import subprocess
 import sys
 import tarfile
@@ -36,6 +37,8 @@ import numpy as np
 from tests.fuzz_target import DELIMITED
 
 WORKER = Path(__file__).with_name("fuzz_target.py")
+STARTUP_SECONDS = 300.0
+"""How long a worker may take to import infrec (a loaded machine) before it is an error."""
 FAILURES = ("traceback", "crash", "bad-error", "bad-load")
 """Outcomes that are findings (``loaded`` and ``error`` are the two correct ones)."""
 
@@ -727,6 +730,15 @@ def _byte_mutation(op: str, path: Path, rng: random.Random) -> str:
         path.unlink()
         path.mkdir()
         return "replaced by a folder"
+    elif op == "special_file":
+        how = rng.choice(("fifo", "dangling-link", "link-loop", "link-to-dev-null"))
+        path.unlink()
+        if how == "fifo":
+            os.mkfifo(path)
+        else:
+            target = {"dangling-link": path.with_name("absent"), "link-loop": path}
+            path.symlink_to(target.get(how, Path(os.devnull)))
+        return how
     else:
         new, detail = _bytes(data, rng, op)
     path.write_bytes(new)
@@ -744,6 +756,7 @@ BYTE_OPS = (
     "random_bytes",
     "other_archive",
     "directory",
+    "special_file",
 )
 MUTATIONS: dict[str, tuple[Kind, ...]] = {
     **{op: ("text", "npz", "hdf5", "json") for op in BYTE_OPS},
@@ -843,7 +856,7 @@ class Worker:
         root = str(WORKER.parents[1])
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
         with self.log.open("w") as log:
-            return subprocess.Popen(
+            proc = subprocess.Popen(
                 [sys.executable, str(WORKER), "--worker"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -852,6 +865,13 @@ class Worker:
                 env=env,
                 cwd=self.log_dir,
             )
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], STARTUP_SECONDS)
+        if not ready or not proc.stdout.readline():
+            proc.kill()
+            tail = self.log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"the fuzzing worker did not start:\n{tail}")
+        return proc
 
     def run(self, target: str, path: Path) -> dict[str, Any]:
         """The outcome of one case; a worker that died or hung gives ``crash``."""
@@ -902,13 +922,21 @@ class Worker:
         self.close()
 
 
+def _copy_file(src: str, dst: str) -> None:
+    """``shutil.copy2``, except that a named pipe is made anew (reading it would block)."""
+    if stat.S_ISFIFO(os.lstat(src).st_mode):
+        os.mkfifo(dst)
+    else:
+        shutil.copy2(src, dst)
+
+
 def save_failure(case: Case, outcome: dict[str, Any], folder: Path, name: str) -> Path:
     """Copy a failing case to ``folder/name`` with ``case.json`` (what was done, what came out,
     the command that replays it)."""
     dest = folder / name
     if dest.exists():
         shutil.rmtree(dest)
-    shutil.copytree(case.root, dest, symlinks=True)
+    shutil.copytree(case.root, dest, symlinks=True, copy_function=_copy_file)
     old, new = str(case.root).encode(), str(dest).encode()
     for file in dest.rglob("*.json"):  # run configs name the support by absolute path
         if file.is_file():

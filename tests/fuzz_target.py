@@ -330,7 +330,8 @@ def serve() -> None:
     """The worker loop: a JSON case per stdin line, a JSON outcome per stdout line.
 
     Whatever a loader prints goes to stderr, so stdout carries outcomes only; a segfault prints
-    the Python stack to stderr (``faulthandler``) before the process dies.
+    the Python stack to stderr (``faulthandler``) before the process dies. A first line
+    ``{"ready": true}`` says the imports are done.
     """
     import faulthandler
 
@@ -342,6 +343,7 @@ def serve() -> None:
     import infrec.data.readers  # imported before the first case, not timed with it
     import infrec.reports.common  # noqa: F401
 
+    out.write(json.dumps({"ready": True}) + "\n")  # a case's time limit starts after this
     for line in sys.stdin:
         case = json.loads(line)
         result = run_case(case["target"], Path(case["path"]))
