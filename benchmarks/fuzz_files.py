@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--failures", type=Path, default=ROOT / "outputs" / "fuzz-failures")
     parser.add_argument("--only", type=int, action="append", help="run just case I (repeatable)")
     parser.add_argument("--targets", nargs="+", choices=sorted(TARGETS), default=list(TARGETS))
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds before a hang")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds before a hang")
     args = parser.parse_args(argv)
 
     targets = list(args.targets)

@@ -36,7 +36,7 @@ KNOWN: dict[tuple[str, str], str] = {}
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
     """One loader subprocess for the module (started again when a case kills it)."""
-    with Worker(tmp_path_factory.mktemp("fuzz-worker"), timeout=60) as w:
+    with Worker(tmp_path_factory.mktemp("fuzz-worker"), timeout=20) as w:
         yield w
 
 
