@@ -161,24 +161,28 @@ def _open(path: Path) -> BinaryIO:
 
 
 def _check_text(raw: bytes, path: Path, first_line: int, offset: int) -> None:
-    """A block's bytes are text: no NUL, valid UTF-8 (else the error names the line)."""
+    """A block's bytes are text: valid UTF-8 without NUL (else the error names the line of the
+    first offending byte)."""
     nul = raw.find(b"\x00")
-    if nul >= 0:
+    bad = -1
+    if not raw.isascii():
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            bad = e.start
+    if nul >= 0 and (bad < 0 or nul < bad):
         line = first_line + raw.count(b"\n", 0, nul)
         raise InfrecError(
             f"{path}:{line}: a NUL byte (offset {offset + nul}); this is not a text file, or a "
             "damaged one"
         )
-    try:
-        if not raw.isascii():
-            raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = first_line + raw.count(b"\n", 0, e.start)
+    if bad >= 0:
+        line = first_line + raw.count(b"\n", 0, bad)
         raise InfrecError(
-            f"{path}:{line}: not UTF-8 text (byte 0x{raw[e.start]:02x} at offset "
-            f"{offset + e.start}); give a delimited text file (plain or gzip), or set "
+            f"{path}:{line}: not UTF-8 text (byte 0x{raw[bad]:02x} at offset "
+            f"{offset + bad}); give a delimited text file (plain or gzip), or set "
             "dataset.format for other formats"
-        ) from None
+        )
 
 
 def line_blocks(path: Path, block_bytes: int | None = None) -> Iterator[Lines]:
