@@ -251,6 +251,20 @@ def test_nul_byte_names_the_line(tmp_path, monkeypatch):
         read_delimited(p, string_ids=True)
 
 
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"1,2,5\n\x89PNG\x00\xff\n", r"r.csv:2: not UTF-8 text \(byte 0x89 at offset 6\)"),
+        (b"1,2,5\n3,\x00\xff,1\n", r"r.csv:2: a NUL byte \(offset 8\)"),
+    ],
+)
+def test_the_first_offending_byte_is_named(data, message, tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_bytes(data)
+    with pytest.raises(InfrecError, match=message):
+        read_delimited(p)
+
+
 def _zip(data: bytes) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
