@@ -187,7 +187,8 @@ def check_meta(meta: Any, source: str | Path, fields: Mapping[str, Spec]) -> dic
     """``meta`` when it is a mapping whose present ``fields`` have their types and ranges.
 
     Fields are optional (older files lack some); ``bool`` never counts as a number; a float
-    field must be finite.
+    field must be finite; an integer field accepts a whole float (``480.0``: JSON writers and
+    older supports wrote counts so) and holds it as an ``int`` afterwards.
     """
     if not isinstance(meta, dict):
         raise InfrecError(f"{source}: metadata is {type(meta).__name__}, expected an object")
@@ -197,6 +198,8 @@ def check_meta(meta: Any, source: str | Path, fields: Mapping[str, Spec]) -> dic
         value = meta[key]
         allowed = types if isinstance(types, tuple) else (types,)
         numeric = any(t in (int, float) for t in allowed)
+        if allowed == (int,) and isinstance(value, float) and value.is_integer():
+            value = meta[key] = int(value)  # a count written as 480.0 is the count 480
         if (isinstance(value, bool) and bool not in allowed) or not isinstance(value, allowed):
             names = " or ".join(t.__name__ for t in allowed)
             raise InfrecError(f"{source}: metadata {key}={_shown(value)} is not {names}")

@@ -114,6 +114,7 @@ def test_a_support_with_an_out_of_range_index_is_refused_in_a_subprocess(tmp_pat
         ({"shape": np.array([3.5, 30])}, "support shape has dtype float64"),
         ({"meta": np.asarray('{"best_lambda": -1}')}, "best_lambda=-1 outside"),
         ({"meta": np.asarray('{"best_step": "7"}')}, "best_step='7' is not int"),
+        ({"meta": np.asarray('{"best_step": 7.5}')}, "best_step=7.5 is not int"),
         ({"meta": np.asarray("[1, 2")}, "metadata is not valid JSON"),
         ({"format": np.asarray("coo")}, "unknown support format 'coo'"),
     ],
@@ -134,3 +135,9 @@ def test_a_matrix_swapped_into_another_support_is_caught_by_its_hash(tmp_path):
     _tampered(tmp_path / "a.npz", dense=other)
     with pytest.raises(InfrecError, match="does not match the content hash"):
         load_support(tmp_path / "a.npz")
+
+
+def test_a_count_written_as_a_whole_float_is_read_as_the_count(tmp_path):
+    """infrec-distill wrote its support's counts as floats (480.0): still a valid support."""
+    save_support(tmp_path / "s.npz", np.full((2, 4), 0.5, np.float32), {"best_step": 480.0})
+    assert load_support(tmp_path / "s.npz")[1]["best_step"] == 480
