@@ -35,7 +35,7 @@ HEADINGS = {
     "loaded": "loaded",
     "error": "one-line error",
     "traceback": "traceback",
-    "crash": "crash",
+    "crash": "crash or hang",
     "bad-error": "malformed error",
     "bad-load": "invalid load",
 }
@@ -99,9 +99,9 @@ def main(argv: list[str] | None = None) -> int:
                 where = outcome.get("where") or re.sub(r"\d+", "N", outcome["message"])[:50]
                 key = (target, kind, outcome.get("type", ""), where)
                 saved = save_failure(case, outcome, args.failures, f"{i:05d}-{target}")
-                replay = (
-                    f"python tests/fuzz_target.py {target} {saved / case.path.relative_to(root)}"
-                )
+                hung = outcome.get("type", "").startswith("hung")
+                replay = f"{'timeout 10 ' if hung else ''}python tests/fuzz_target.py {target} "
+                replay += str(saved / case.path.relative_to(root))
                 entry = found.setdefault(key, [0, i, case.applied, outcome, replay])
                 entry[0] += 1
             shutil.rmtree(root, ignore_errors=True)
@@ -111,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - started
 
     command = f"python benchmarks/fuzz_files.py --cases {args.cases} --seed {args.seed}"
+    if args.only:
+        command = command.replace(
+            f"--cases {args.cases}", " ".join(f"--only {i}" for i in args.only)
+        )
     print(
         f"Fuzzing: {sum(map(sum, (c.values() for c in per_target.values()))):,} mutated files, "
         f"`{command}` ({seconds:.0f} s, {worker.starts} worker starts)\n"
