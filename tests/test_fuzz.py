@@ -179,13 +179,11 @@ def _bug(reason: str) -> pytest.MarkDecorator:
         pytest.param(
             "support_csr",
             _raw_member("meta"),
-            marks=_bug("validate.load_npz returns a member without the .npy magic as bytes"),
             id="meta-without-npy-magic",
         ),
         pytest.param(
             "split_cache",
             _raw_member("made_for"),
-            marks=_bug("validate.load_npz returns a member without the .npy magic as bytes"),
             id="made_for-without-npy-magic",
         ),
         pytest.param(
@@ -207,7 +205,6 @@ def _bug(reason: str) -> pytest.MarkDecorator:
             "report_runs",
             _support_path,
             id="config-support-path-too-long",
-            marks=_bug("reports.common.support_origin: Path.is_file raises ENAMETOOLONG"),
         ),
     ],
 )
@@ -219,7 +216,6 @@ def test_pinned_findings(worker: Worker, tmp_path: Path, target: str, damage) ->
     assert got["outcome"] in ("loaded", "error"), describe(got)
 
 
-@_bug("validate.read_json opens a named pipe called metrics.json and waits on it: a hang")
 def test_a_named_pipe_is_refused_not_waited_on(tmp_path: Path) -> None:
     """A FIFO where a run's metrics.json should be: one line, not a worker that never answers."""
     root = tmp_path / "case"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -56,11 +57,15 @@ def load_npz(path: str | Path, required: tuple[str, ...], what: str) -> dict[str
             missing = [k for k in required if k not in z.files]
             if missing:
                 raise InfrecError(f"{path}: not {what}: arrays {missing} are missing")
-            return {k: z[k] for k in z.files}
+            arrays = {k: z[k] for k in z.files}
     except InfrecError:
         raise
     except Exception as e:  # a foreign archive can fail anywhere in zipfile or NumPy
         raise InfrecError(f"{path}: not {what}, or a damaged copy ({_short(e)})") from None
+    for key, value in arrays.items():  # NumPy hands a member without the .npy header as bytes
+        if not isinstance(value, np.ndarray):
+            raise InfrecError(f"{path}: not {what}: member {key!r} is not a NumPy array")
+    return arrays
 
 
 def _short(e: BaseException) -> str:
@@ -236,7 +241,10 @@ def read_json(path: str | Path, what: str = "JSON file") -> Any:
     error naming it."""
     path = Path(path)
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a named pipe would be waited on for ever
+            raise InfrecError(f"{path}: {what} is not a regular file")
+        size = info.st_size
         if size > MAX_JSON_BYTES:
             raise InfrecError(f"{path}: {what} of {size:,} bytes is too large to be one")
         raw = path.read_bytes()

@@ -38,7 +38,8 @@ def collect_runs(root: str | Path) -> list[dict[str, Any]]:
         sampler = dict(config.get("sampler") or {})
         if sampler.get("name") == "from_file" and sampler.get("path"):
             # label a saved support by what made it
-            sampler = {**sampler, **support_origin(Path(str(sampler["path"])))}
+            path = Path(str(sampler["path"]))
+            sampler = {**sampler, **support_origin(path, config_file)}
         rows.append(
             {
                 "dataset": config["dataset"]["name"],
@@ -78,10 +79,15 @@ def read_run(metrics_file: Path, config_file: Path) -> tuple[dict[str, float], d
     return metrics, config
 
 
-def support_origin(path: Path) -> dict[str, Any]:
+def support_origin(path: Path, named_in: Path | None = None) -> dict[str, Any]:
     """The sampler name and budget recorded in a support file's metadata, when present."""
-    if not path.is_file():
-        return {}
+    try:
+        if not path.is_file():
+            return {}
+    except OSError as e:  # a name too long, a loop of links: the config names no usable file
+        raise InfrecError(
+            f"{named_in or path}: sampler.path names a file that cannot be read ({e.strerror})"
+        ) from None
     origin = load_support(path)[1].get("config") or {}
     check_meta(origin, path, {"name": (str, None, None), "budget": ((int, float), 0, None)})
     if "name" in origin:
