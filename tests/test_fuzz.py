@@ -164,10 +164,6 @@ def _support_path(case: Case) -> None:
     path.write_text(json.dumps(config))
 
 
-def _bug(reason: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=f"open bug: {reason}")
-
-
 @pytest.mark.parametrize(
     ("target", "damage"),
     [
