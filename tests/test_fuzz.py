@@ -164,6 +164,18 @@ def _support_path(case: Case) -> None:
     path.write_text(json.dumps(config))
 
 
+def _sampler_name_null(case: Case) -> None:
+    """Run a's config holds ``sampler.name: null``."""
+    path = case.path / "a" / "config.json"
+    config = json.loads(path.read_text())
+    config["sampler"]["name"] = None
+    path.write_text(json.dumps(config))
+
+
+def _bug(reason: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(strict=True, reason=f"open bug: {reason}")
+
+
 @pytest.mark.parametrize(
     ("target", "damage"),
     [
@@ -201,6 +213,15 @@ def _support_path(case: Case) -> None:
             "report_runs",
             _support_path,
             id="config-support-path-too-long",
+        ),
+        pytest.param(
+            "report_runs",
+            _sampler_name_null,
+            id="config-sampler-name-null",
+            marks=_bug(
+                "reports.common.read_run lets sampler.name null through: the row's sampler is "
+                "None (every_model's sorted() of sampler names then raises TypeError)"
+            ),
         ),
     ],
 )
