@@ -172,10 +172,6 @@ def _sampler_name_null(case: Case) -> None:
     path.write_text(json.dumps(config))
 
 
-def _bug(reason: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=f"open bug: {reason}")
-
-
 @pytest.mark.parametrize(
     ("target", "damage"),
     [
@@ -218,10 +214,6 @@ def _bug(reason: str) -> pytest.MarkDecorator:
             "report_runs",
             _sampler_name_null,
             id="config-sampler-name-null",
-            marks=_bug(
-                "reports.common.read_run lets sampler.name null through: the row's sampler is "
-                "None (every_model's sorted() of sampler names then raises TypeError)"
-            ),
         ),
     ],
 )

@@ -64,7 +64,12 @@ def read_run(metrics_file: Path, config_file: Path) -> tuple[dict[str, float], d
     config = read_json(config_file, "config.json")
     if not isinstance(config, dict):
         raise InfrecError(f"{config_file}: config.json is not an object")
-    for group in ("dataset", "model"):
+    groups = (
+        ("dataset", "model", "sampler")
+        if config.get("sampler") is not None
+        else ("dataset", "model")
+    )
+    for group in groups:
         node = config.get(group)
         if not isinstance(node, dict) or not isinstance(node.get("name"), str):
             raise InfrecError(f"{config_file}: {group}.name is missing or not text")
