@@ -124,3 +124,22 @@ def test_the_console_table_has_one_format_per_unit():
 def test_a_key_whose_value_is_still_missing_can_be_set():
     register()
     check_overrides(["dataset=custom", "dataset.path=/data/r.csv"], "config")
+
+
+def test_an_unwritable_run_dir_is_one_line_before_hydra_makes_it(tmp_path):
+    (tmp_path / "f").write_text("a file where a folder should be")
+    done = subprocess.run(
+        [sys.executable, "-m", "infrec.apps.train", f"hydra.run.dir={tmp_path / 'f' / 'run'}"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == USER_ERROR_EXIT and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'f' / 'run'}: hydra.run.dir is not writable ({tmp_path / 'f'}: not "
+        "a folder); point it at a folder you can write"
+    ]
+
+
+def test_other_config_dirs_are_left_to_hydra():
+    register()
+    check_overrides(["-cd", "/somewhere/else", "dataset=mine"], "config")

@@ -48,11 +48,33 @@ def split_overrides(argv: list[str]) -> list[str]:
     return [*known.overrides, *(a for a in rest if not a.startswith("-"))]
 
 
+def _own_configs(argv: list[str]) -> bool:
+    """Whether the command line points Hydra at other configs (``-cd``, ``-cp``, ``-cn``) or asks
+    it for help or its config, where these checks do not apply."""
+    from hydra._internal.utils import get_args_parser
+
+    known, _ = get_args_parser().parse_known_args(argv)
+    return bool(
+        known.config_dir
+        or known.config_path
+        or known.config_name
+        or known.help
+        or known.hydra_help
+        or known.cfg
+        or known.info
+        or known.shell_completion
+    )
+
+
 def check_overrides(argv: list[str], config_name: str) -> None:
-    """Refuse an unknown group choice, key or added key among ``argv``'s overrides (one line)."""
+    """Refuse an unknown group choice, key or added key among ``argv``'s overrides (one line),
+    then a run (or sweep) folder that cannot be written (Hydra would fail on it with a
+    traceback before infrec's own checks run)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     try:
+        if _own_configs(argv):
+            return
         overrides = OverridesParser.create().parse_overrides(split_overrides(argv))
     except Exception:
         return
@@ -75,6 +97,37 @@ def check_overrides(argv: list[str], config_name: str) -> None:
             keys.append(o)
     if keys:
         _check_keys(keys, [g for g in groups if g], config_name)
+    _check_output_dir(overrides, "-m" in argv or "--multirun" in argv, config_name)
+
+
+def _first(o: Any) -> str:
+    """An override with a sweep cut to its first value (``seed=1,2`` → ``seed=1``)."""
+    values = _values(o)
+    prefix = "++" if o.is_force_add() else "+" if o.is_add() else ""
+    return f"{prefix}{o.key_or_group}={values[0] if values else 'null'}"
+
+
+def _check_output_dir(overrides: list[Any], multirun: bool, config_name: str) -> None:
+    """The run dir (or, in a multirun, the sweep dir) Hydra will create, proved writable."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from infrec.paths import check_writable
+
+    try:
+        with initialize_config_dir(str(config_dir()), version_base="1.3"):
+            cfg = compose(
+                config_name,
+                overrides=[_first(o) for o in overrides if not o.is_delete()],
+                return_hydra_config=True,
+            )
+        multirun = multirun or str(OmegaConf.select(cfg, "hydra.mode")) == "RunMode.MULTIRUN"
+        key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+        folder = OmegaConf.select(cfg, key)
+    except Exception:  # composition and resolution errors are Hydra's to report
+        return
+    if folder:
+        check_writable(folder, key)
 
 
 def _check_keys(keys: list[Any], groups: list[str], config_name: str) -> None:

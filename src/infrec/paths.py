@@ -148,6 +148,8 @@ def atomic_files(targets: Sequence[str | Path]) -> Iterator[list[Path]]:
         for tmp, target in zip(tmps, targets, strict=True):
             os.replace(tmp, target)
     except OSError as e:
+        if not e.filename and targets:  # a failed write() names no file: the target it was for
+            e.filename = str(targets[0] if len(targets) == 1 else targets[0].parent)
         raise user_error(e) from None
     finally:
         for tmp in tmps:
@@ -182,8 +184,9 @@ def write_json_set(files: dict[Path, Any]) -> None:
 
 def check_writable(folder: str | Path, what: str) -> Path:
     """``folder`` proved writable — or, when it does not exist yet, its nearest existing parent —
-    by creating and removing a probe file, before heavy work whose results would go there; else
-    one error naming it. Nothing is left behind (a missing folder is not created here)."""
+    by writing, syncing and removing a one-page probe file, before heavy work whose results would
+    go there (a full disk fails here too); else one error naming it. Nothing is left behind (a
+    missing folder is not created here)."""
     folder = Path(folder)
     existing = folder
     while not existing.exists() and existing != existing.parent:
@@ -191,7 +194,14 @@ def check_writable(folder: str | Path, what: str) -> Path:
     try:
         if not existing.is_dir():
             raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(existing))
-        _create_tmp(existing / ".write-probe").unlink()
+        probe = _create_tmp(existing / ".write-probe")
+        try:  # a page written and synced: a full disk fails here, not after the heavy work
+            with probe.open("wb") as f:
+                f.write(b"\0" * 4096)
+                f.flush()
+                os.fsync(f.fileno())
+        finally:
+            probe.unlink()
     except OSError as e:
         raise InfrecError(
             f"{folder}: {what} is not writable ({existing}: {e.strerror or e}); point it at a "

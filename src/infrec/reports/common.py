@@ -73,6 +73,7 @@ def read_run(metrics_file: Path, config_file: Path) -> tuple[dict[str, float], d
         node = config.get(group)
         if not isinstance(node, dict) or not isinstance(node.get("name"), str):
             raise InfrecError(f"{config_file}: {group}.name is missing or not text")
+        safe_name(node["name"], f"{config_file}: {group}.name")  # it names report files
     sampler = config.get("sampler")
     if sampler is not None:
         if not isinstance(sampler, dict):
