@@ -199,7 +199,11 @@ def exit_cleanly() -> Iterator[None]:
         yield
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        raise SystemExit(130) from None
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # the run's own clean-up (trackers, temporary files) ran as the interrupt unwound; an
+        # interpreter shutdown with XLA's threads mid-computation can crash (SIGSEGV), so leave now
+        os._exit(130)
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(0) from None
