@@ -148,6 +148,13 @@ def fetch_dataset(cfg: Any) -> Path:
     if not cfg.get("path"):
         raise InfrecError(f"dataset.path is not set for dataset '{cfg.name}'")
     folder = raw_folder(cfg)
+    names = ", ".join(str(spec["name"]) for spec in cfg.files)
     for spec in cfg.files:
-        fetch_file(spec, folder)
+        try:
+            fetch_file(spec, folder)
+        except InfrecError as e:  # say which files the dataset needs, and where
+            raise InfrecError(
+                f"{e}. Dataset '{cfg.name}' needs {names}: put them in {folder}, or set "
+                f"dataset.path=<a folder holding {names}>"
+            ) from None
     return folder
