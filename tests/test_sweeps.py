@@ -46,9 +46,14 @@ def test_debug_sweep_on_joblib_is_one_wandb_group(ml100k_dir, tmp_path):
     for job, record in zip(("0", "1", "2", "3"), jobs, strict=True):
         metrics = json.loads((out / job / "metrics.json").read_text())
         assert {k: record["summary"].get(k) for k in metrics} == metrics
-        assert record["steps"] == {"grid/*": "grid"}
+        assert record["steps"] == {"lambda/*": "lambda"}  # a λ grid: λ is the x axis
         assert any(t.startswith("study:debug") for t in record["tags"])
-    assert {r["name"] for r in jobs} == {"ml-100k-infinite_ae-full", "ml-100k-ease-full"}
+    assert sorted(r["name"] for r in jobs) == sorted(  # one name per run: the seed tells apart
+        f"ml-100k-{m}-full-seed{s}" for m in ("infinite_ae", "ease") for s in (1, 2)
+    )
+    assert {"report", "report:fraction_curve", "dataset:ml-100k", "study:debug"} <= set(
+        report["tags"]
+    )
     summary = report["summary"]  # nested keys joined by "/"
     assert summary["fraction_curve/_type"] == "table-file"
     assert summary["fraction_curve/nrows"] == 2
