@@ -7,8 +7,10 @@ and refuses, in one line naming the bad key or value with the valid choices (and
 - a config group choice that has no YAML (``model=easee``: "did you mean ease?");
 - a key the composed config does not have (``foo=1``, ``model.lambda=5``), listing the keys of
   its parent node;
-- an added key (``+foo=1``): infrec reads only the keys its configs declare, so adding one would
-  be ignored; ``+`` stays allowed for config groups (``+experiment=debug``).
+- an added top-level key (``+foo=1``): infrec reads only the keys its configs declare, so adding
+  one would be ignored; ``+`` stays allowed for config groups (``+experiment=debug``) and for new
+  entries of a mapping (``+study.paper.custom.mf=20``), which the code reading it checks (a model
+  or sampler checks its keys against its constructor).
 
 Keys under ``hydra`` are Hydra's own and left to it; deletions (``~key``) too.
 """
@@ -152,6 +154,8 @@ def _check_keys(keys: list[Any], groups: list[str], config_name: str) -> None:
             continue
         if there:
             continue
+        if (o.is_add() or o.is_force_add()) and parent:
+            continue  # a new entry in a mapping (study.paper.<dataset>.<model>): its reader checks
         if not OmegaConf.is_dict(node):
             raise InfrecError(f"{text}: {parent or key} has no keys to set")
         known = sorted(str(k) for k in node if not str(k).startswith("_"))
