@@ -20,6 +20,9 @@ from infrec.reports.paper_table import best_per_model, markdown
 from infrec.reports.publish import MARKER
 from infrec.track import build_tracker
 from tests.helpers import compose_cfg, csv_records, sweep, tiny_csv, wandb_run, wandb_table
+from tests.test_report import png_size
+
+KINDS = ("quality", "speedup")
 
 
 def run_sweep(args, tmp_path):
@@ -68,21 +71,18 @@ def test_paper_table_keeps_the_best_validating_run_per_model():
 
 
 def test_paper_table_sweep_end_to_end(tmp_path):
+    # (the paper has no figure for this dataset, and the command line adds no keys: item 14)
     done = run_sweep(
-        [
-            "experiment=paper_table",
-            "study.models='poprec,mf,mvae,ease,infinite_ae'",
-            "+study.paper.custom.mf=20.0",
-        ],
-        tmp_path,
+        ["experiment=paper_table", "study.models='poprec,mf,mvae,ease,infinite_ae'"], tmp_path
     )
     out = tmp_path / "sweep" / "report"
     with (out / "paper_table.csv").open() as f:
         rows = {r["model"]: r for r in csv.DictReader(f)}
     assert list(rows) == ["poprec", "mf", "mvae", "ease", "infinite_ae"]
-    assert float(rows["mf"]["paper_ndcg@10"]) == 20.0
+    assert {r["paper_ndcg@10 (×100)"] for r in rows.values()} == {""}  # blank, not nan
+    assert "nan" not in (out / "paper_table.csv").read_text()
     assert "best_epoch=" in rows["mf"]["hyper_parameters"]
-    assert all(0 <= float(r["ndcg@10"]) <= 100 for r in rows.values())
+    assert all(0 <= float(r["ndcg@10 (×100)"]) <= 100 for r in rows.values())
     assert "| custom | ease |" in (out / "paper_table.md").read_text()
     assert "paper_table.md" in done.stdout
 
@@ -94,7 +94,8 @@ def test_depth_sweep_end_to_end(tmp_path):
         rows = list(csv.DictReader(f))
     assert [int(r["depth"]) for r in rows] == [1, 3]
     assert all(float(r["lambda"]) in (1.0, 10.0) for r in rows)
-    assert (out / "depth.png").stat().st_size > 1000
+    assert all(0 < float(r["hr@10 (×100)"]) <= 100 and r["hr@10 sd (×100)"] == "" for r in rows)
+    assert png_size(out / "depth.png") == (640, 440)
 
 
 def test_every_model_sweep_end_to_end(tmp_path):
@@ -123,12 +124,18 @@ def test_every_model_sweep_end_to_end(tmp_path):
     assert {(r["model"], r["sampler"]) for r in rows} == {
         (m, s) for m in ("infinite_ae", "mf") for s in ("distill_cf", "random_user")
     }
-    assert all(float(r["speedup"]) > 0 for r in rows)
-    assert (out / "every_model.png").stat().st_size > 1000
+    assert all(float(r["fit_speedup"]) > 0 for r in rows)
+    distill = [r for r in rows if r["sampler"] == "distill_cf" and float(r["budget"]) == 5]
+    assert {float(r["models_sharing"]) for r in distill} == {2.0}  # one summary, two models
+    assert all(float(r["support_s"]) > 0 for r in distill)  # its distillation, for both
+    assert png_size(out / "every_model.png")[0] <= 1600
     assert sorted(p.name for p in (out / "curves").iterdir()) == [
-        "custom-infinite_ae.csv",
-        "custom-mf.csv",
+        "custom-infinite_ae-quality.csv",
+        "custom-infinite_ae-speedup.csv",
+        "custom-mf-quality.csv",
+        "custom-mf-speedup.csv",
     ]
+    assert [p.name for p in (out / "metrics").iterdir()] == ["hr@10_at_5_users.json"]
     assert "every_model.md" in done.stdout
     # one more model, added to the published study: the earlier models' rows are kept
     again = tmp_path / "again"
@@ -148,9 +155,7 @@ def test_every_model_sweep_end_to_end(tmp_path):
         assert f"| {model} | 5 |" in text
     assert "not run by it): ∞-AE (Distill-CF, User-RNS); MF (Distill-CF, User-RNS)." in text
     assert sorted(p.name for p in (tmp_path / "published" / "curves").iterdir()) == [
-        "custom-ease.csv",
-        "custom-infinite_ae.csv",
-        "custom-mf.csv",
+        f"custom-{m}-{kind}.csv" for m in ("ease", "infinite_ae", "mf") for kind in KINDS
     ]
     # one more support size on one line, without full data: the line's other points stay
     more = tmp_path / "more"
@@ -169,7 +174,7 @@ def test_every_model_sweep_end_to_end(tmp_path):
     text = (tmp_path / "published" / "every_model.md").read_text()
     assert "| EASE | 5 |" in text and "| EASE | all 60 (full data) |" in text
     (ten,) = [line for line in text.splitlines() if line.startswith("| EASE | 10 |")]
-    assert ten.split(" | ")[9].endswith("×")  # a speed-up, against the carried full-data run
+    assert ten.split(" | ")[12].endswith("×")  # a speed-up, against the carried full-data run
     assert "EASE (Distill-CF; User-RNS at 5, 100%)" in text
 
 
@@ -185,8 +190,13 @@ def test_every_model_table_flags_a_summary_below_random_users():
             "interaction_share": share,
             "test/ndcg@10": ndcg,
             "test/hr@10": ndcg,
+            "test/ndcg@10_sd": math.nan,  # one seed
             "fit_s": 0.5,
+            "support_s": 1234.5 if sampler == "distill_cf" else 0.001,
+            "sharing": 6.0,
             "speedup": 4.0,
+            "end_to_end_speedup": 0.0016,
+            "amortised_speedup": 0.0097,
         }
 
     table = [
@@ -195,8 +205,12 @@ def test_every_model_table_flags_a_summary_below_random_users():
         row("mf", "random_user", 500, 0.25, share=1.0),
     ]
     text = every_model.markdown(table)
-    assert "| MF | 50 | 10.00 | 10.00 | 0.5 | 4× | 15.00 | 15.00 | 0.5 | 4× | -5.00 |" in text
-    assert "| MF | all 500 (full data) | 25.00 |" in text
+    assert (
+        "| MF | 50 | 10.00 | 10.00 | 1,234 | 0.5 | 4× | 0.0016× | 0.0097× "
+        "| 15.00 | 15.00 | 0.5 | 4× | -5.00 |"
+    ) in text
+    assert "| speed-up, distillation amortised over 6 models |" in text
+    assert "| MF | all 500 (full data) | 25.00 | 25.00 |  | 0.5 | 4× |" in text
 
 
 def test_every_model_lines_all_end_at_the_full_data_run():
@@ -299,7 +313,7 @@ def test_study_reports_log_to_wandb_offline(tmp_path, monkeypatch):
         finally:
             tracker.finish()
     with (tmp_path / "depth" / "depth.csv").open() as f:
-        assert [float(r["hr@10"]) for r in csv.DictReader(f)] == [30.0, 32.0]
+        assert [float(r["hr@10 (×100)"]) for r in csv.DictReader(f)] == [30.0, 32.0]
     # read back from the offline run files: the tables hold the CSVs' rows, the curve its points
     record = wandb_run(tmp_path / "depth")
     assert (record["name"], record["group"], record["config"]) == (
@@ -309,25 +323,28 @@ def test_study_reports_log_to_wandb_offline(tmp_path, monkeypatch):
     )
     depth_csv = csv_records(tmp_path / "depth" / "depth.csv")
     assert [r["depth"] for r in depth_csv] == [1.0, 2.0]
-    assert wandb_table(record, "depth") == [pytest.approx(r, nan_ok=True) for r in depth_csv]
+    assert wandb_table(record, "depth") == [pytest.approx(r) for r in depth_csv]
+    assert depth_csv[0]["hr@10 sd (×100)"] == ""  # one seed: blank in both, not NaN
     curve = {
         (r["lineKey"], r["step"]): r["lineVal"] for r in wandb_table(record, "depth_curve_table")
     }
     assert curve == {
-        (f"test {m}", r["depth"]): pytest.approx(r[m])
+        (f"test {name} ×100", r["depth"]): pytest.approx(r[f"{m} (×100)"])
         for r in depth_csv
-        for m in ("hr@10", "ndcg@10")
+        for m, name in (("hr@10", "HR@10"), ("ndcg@10", "nDCG@10"))
     }
     png = (record["files"] / record["summary"]["depth_png/path"]).read_bytes()
     assert png == (tmp_path / "depth" / "depth.png").read_bytes()
     record = wandb_run(tmp_path / "table")
     table_csv = csv_records(tmp_path / "table" / "paper_table.csv")
     assert [r["model"] for r in table_csv] == ["infinite_ae"]
-    assert wandb_table(record, "paper_table") == [pytest.approx(r, nan_ok=True) for r in table_csv]
+    assert wandb_table(record, "paper_table") == [pytest.approx(r) for r in table_csv]
+    assert table_csv[0]["paper_ndcg@10 (×100)"] == ""  # no paper figure: blank, not NaN
 
 
 def table_row(model, sampler, budget, ndcg):
-    row = {k: 0.5 for k in fraction_curve.COLUMNS}
+    """A row of a report's table as the code holds it (fractions; the written CSV is ×100)."""
+    row = {key: 0.5 for _, key, scale in fraction_curve.TABLE if scale is not None}
     row.update(dataset="toy", model=model, setting="", sampler=sampler, budget=budget, seeds=1)
     row.update({"test/ndcg@10": ndcg, "test/ndcg@10_sd": math.nan})
     return row
@@ -335,9 +352,13 @@ def table_row(model, sampler, budget, ndcg):
 
 def test_a_report_table_reads_back_and_extends_by_model(tmp_path):
     kept = [table_row("mf", "random_user", 5.0, 0.1), table_row("ease", "random_user", 5.0, 0.2)]
-    write_csv(tmp_path / "every_model.csv", kept, fraction_curve.COLUMNS)
+    write_csv(tmp_path / "every_model.csv", fraction_curve.export(kept), fraction_curve.COLUMNS)
+    written = csv_records(tmp_path / "every_model.csv")
+    assert written[0]["test/ndcg@10 (×100)"] == 10.0 and written[0]["data_pct"] == 50.0
+    assert written[0]["test/ndcg@10 sd (×100)"] == ""
     back = fraction_curve.read_table(tmp_path / "every_model.csv")
     assert back[0]["model"] == "mf" and back[0]["seeds"] == 1 and back[0]["budget"] == 5.0
+    assert back[0]["test/ndcg@10"] == 0.1 and back[0]["data_share"] == 0.5
     assert math.isnan(back[0]["test/ndcg@10_sd"])
     # this sweep ran EASE on Distill-CF summaries and MF on random users again
     table = [table_row("ease", "distill_cf", 5.0, 0.3), table_row("mf", "random_user", 5.0, 0.4)]
@@ -390,5 +411,5 @@ def test_extending_names_what_is_missing(tmp_path):
     with pytest.raises(InfrecError, match="'depth' cannot extend"):
         make_report(tmp_path, kind="depth", extend=tmp_path)
     (tmp_path / "every_model.csv").write_text("dataset,model\ntoy,mf\n")
-    with pytest.raises(InfrecError, match=r"not a study table, columns \['budget'"):
+    with pytest.raises(InfrecError, match=r"not a study table: no column 'amortised_s', "):
         make_report(tmp_path, kind="every_model", extend=tmp_path)

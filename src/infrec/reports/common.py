@@ -3,6 +3,10 @@
 A *run* is a folder holding ``metrics.json`` and ``config.json`` (written by
 :func:`infrec.track.write_run`); :func:`collect_runs` reads every one under a folder (a Hydra
 sweep, a DVC study) into rows labelled by dataset, model, sampler, budget and seed.
+
+Tables are written with a blank cell where there is no number (a spread over one seed, a speed-up
+with no full-data run), never ``nan``; figures at :data:`DPI` dots per inch and at most
+:data:`MAX_WIDTH_PX` pixels wide.
 """
 
 from __future__ import annotations
@@ -37,9 +41,14 @@ def collect_runs(root: str | Path) -> list[dict[str, Any]]:
             continue
         sampler = dict(config.get("sampler") or {})
         if sampler.get("name") == "from_file" and sampler.get("path"):
-            # label a saved support by what made it
+            # label a saved support by what made it; what it cost is the seconds its metadata
+            # records making it (a distillation), not the seconds this run took to load it
             path = Path(str(sampler["path"]))
-            sampler = {**sampler, **support_origin(path, config_file)}
+            origin = support_origin(path, config_file)
+            made_s = origin.pop("seconds", None)
+            sampler = {**sampler, **origin}
+            if made_s is not None:
+                metrics = {**metrics, "support/seconds": made_s}
         rows.append(
             {
                 "dataset": config["dataset"]["name"],
@@ -86,7 +95,8 @@ def read_run(metrics_file: Path, config_file: Path) -> tuple[dict[str, float], d
 
 
 def support_origin(path: Path, named_in: Path | None = None) -> dict[str, Any]:
-    """The sampler name and budget recorded in a support file's metadata, when present."""
+    """The sampler name and budget recorded in a support file's metadata, and the ``seconds``
+    making it took (Distill-CF's distillation), when present."""
     try:
         if not path.is_file():
             return {}
@@ -94,11 +104,16 @@ def support_origin(path: Path, named_in: Path | None = None) -> dict[str, Any]:
         raise InfrecError(
             f"{named_in or path}: sampler.path names a file that cannot be read ({e.strerror})"
         ) from None
-    origin = load_support(path)[1].get("config") or {}
+    meta = load_support(path)[1]
+    origin = meta.get("config") or {}
     check_meta(origin, path, {"name": (str, None, None), "budget": ((int, float), 0, None)})
+    check_meta(meta, path, {"seconds": ((int, float), 0, None)})
     if "name" in origin:
         safe_name(origin["name"], f"{path}: metadata config.name")
-    return {k: origin[k] for k in ("name", "budget") if origin.get(k) is not None}
+    out = {k: origin[k] for k in ("name", "budget") if origin.get(k) is not None}
+    if meta.get("seconds") is not None:
+        out["seconds"] = float(meta["seconds"])
+    return out
 
 
 def mean_of(members: Sequence[dict[str, float]], key: str) -> float:
@@ -112,20 +127,33 @@ def sd_of(members: Sequence[dict[str, float]], key: str) -> float:
     return float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
 
 
+def cell(value: Any) -> Any:
+    """A table cell: floats to 6 significant digits, no number (``None``, NaN) blank."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:.6g}" if isinstance(value, float) else value
+
+
+def blanks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` with no number (NaN) as ``None``: the tracker's tables, blank as the CSV's."""
+    return [
+        {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
+        for row in rows
+    ]
+
+
 def write_csv(path: Path, rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
-    """``rows`` as CSV with ``columns`` (floats to 6 significant digits), written atomically."""
+    """``rows`` as CSV with ``columns`` (:func:`cell`: no ``nan``), written atomically."""
     with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow(
-                {k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()}
-            )
+            writer.writerow({k: cell(v) for k, v in row.items()})
 
 
 def write_text(path: Path, text: str) -> None:
     with atomic_path(path) as tmp:
-        tmp.write_text(text)
+        tmp.write_text(text, encoding="utf-8")
 
 
 def pyplot():
@@ -138,11 +166,21 @@ def pyplot():
     return plt
 
 
-def save_png(fig, path: Path) -> None:
-    """Lay out, write atomically and close a figure."""
-    fig.tight_layout()
+DPI = 100
+MAX_WIDTH_PX = 1600
+"""Figures are at most this wide: one screen, and the width DVC's page and W&B show whole."""
+
+
+def save_png(fig, path: Path, rect: Sequence[float] | None = None) -> None:
+    """Lay out (within ``rect`` of the figure, when given: room left for a title or legend),
+    write atomically at :data:`DPI` and close a figure; a figure wider than
+    :data:`MAX_WIDTH_PX` is an error of the code that made it."""
+    width = fig.get_figwidth() * DPI
+    if width > MAX_WIDTH_PX:
+        raise ValueError(f"a {width:.0f} px wide figure; at most {MAX_WIDTH_PX} px")
+    fig.tight_layout(rect=rect)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
+        fig.savefig(tmp, format="png", dpi=DPI)
     pyplot().close(fig)
 
 

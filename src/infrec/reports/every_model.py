@@ -2,19 +2,26 @@
 size, and full data, for each model.
 
 The runs are a fraction-of-data sweep (:mod:`.fraction_curve` reads and averages them the same
-way), so the same DVC plot files and compact metrics are written, plus:
+way, with the same three costs: fit only, distil + fit, and amortised over the models sharing a
+summary), so the same DVC plot files and headline metrics are written, plus:
 
-- ``every_model.md``: per model and support size, test nDCG@10 / HR@10 ×100, fit seconds and
-  speed-up over full data for Distill-CF and for random users, their nDCG@10 difference (negative:
-  the summary does worse than real users of the same number, a finding), and the full-data row;
+- ``every_model.md``: per model and support size, test nDCG@10 / HR@10 ×100 (± the spread over
+  seeds, when there are several), fit seconds and fit speed-up over full data for Distill-CF and
+  for random users; Distill-CF's distillation seconds and its end-to-end and amortised
+  speed-ups; their nDCG@10 difference (negative: the summary does worse than real users of the
+  same number, a finding), and the full-data row;
 - with ``extend``: the rows of every (model, sampler, budget) not in this sweep carried over
   from an earlier report's ``every_model.csv`` (adding a model, one model's other sampler or
   more support sizes to the study without rerunning the rest);
 - ``every_model.csv``: every averaged row (:data:`.fraction_curve.COLUMNS`);
-- ``every_model.png``: nDCG@10 (top) and speed-up (bottom) against % of users kept, per model;
+- ``every_model.png``: a row per model — HR@10, nDCG@10 and speed-ups against % of users kept;
   both samplers' lines end at the model's full-data run (:func:`meeting_full_data`), as do the
-  DVC plot files and compact metrics;
+  DVC plot files;
 - to the tracker: the table, the curves and the PNG.
+
+:func:`write_report` writes all of it from a table alone, so a published report can be drawn
+again from its CSV (``write_report(read_table(csv), folder, Tracker(), carried)``) without the
+runs.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ from typing import Any
 from infrec.reports.common import write_csv, write_text
 from infrec.reports.fraction_curve import (
     COLUMNS,
+    amortised_label,
+    export,
     extend,
     full_data_run,
     is_full_data,
@@ -39,26 +48,57 @@ from infrec.reports.fraction_curve import (
 from infrec.track import Tracker
 
 SUMMARY, BASELINE = "distill_cf", "random_user"
+X_LABEL = "% of users kept, log scale"
 
 
-def _cells(row: dict[str, Any] | None) -> list[str]:
+def _metric(row: dict[str, Any], key: str) -> str:
+    """A metric ×100 with its spread over seeds when there is one (blank for one seed)."""
+    text = f"{100 * row[key]:.2f}"
+    sd = row.get(f"{key}_sd", math.nan)
+    return f"{text} ± {100 * sd:.2f}" if math.isfinite(sd) else text
+
+
+def _number(value: float) -> str:
+    """Three significant digits, or whole with thousands separators from 100 on."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def _times(value: float) -> str:
+    return f"{_number(value)}×" if math.isfinite(value) else "—"
+
+
+def _seconds(value: float) -> str:
+    return _number(value) if math.isfinite(value) else "—"
+
+
+def _cells(row: dict[str, Any] | None, costs: bool) -> list[str]:
     if row is None:
-        return ["—"] * 4
-    return [
-        f"{100 * row['test/ndcg@10']:.2f}",
-        f"{100 * row['test/hr@10']:.2f}",
-        f"{row['fit_s']:.3g}",
-        f"{row['speedup']:.3g}×" if math.isfinite(row["speedup"]) else "—",
+        return ["—"] * (7 if costs else 4)
+    cells = [
+        _metric(row, "test/ndcg@10"),
+        _metric(row, "test/hr@10"),
+        _seconds(row["fit_s"]),
+        _times(row["speedup"]),
     ]
+    if costs:
+        cells[2:2] = [_seconds(row["support_s"])]
+        cells += [_times(row["end_to_end_speedup"]), _times(row["amortised_speedup"])]
+    return cells
 
 
 def markdown(table: list[dict[str, Any]]) -> str:
     """The comparison table: a row per (model, support size), full data last per model."""
-    head = (
-        "| model | users | Distill-CF nDCG@10 | HR@10 | fit s | speed-up "
-        "| random users nDCG@10 | HR@10 | fit s | speed-up | Distill-CF − random (nDCG@10) |"
+    sharing = sorted(
+        {r["sharing"] for r in table if r["sampler"] == SUMMARY and not is_full_data(r)}
     )
-    lines = [head, "|" + "---|" * 11]
+    amortised = amortised_label(sharing[0]) if len(sharing) == 1 else "amortised over the models"
+    head = (
+        "| model | users | Distill-CF nDCG@10 | HR@10 | distil s | fit s | fit speed-up "
+        f"| distil + fit speed-up | speed-up, distillation {amortised} "
+        "| random users nDCG@10 | HR@10 | fit s | fit speed-up "
+        "| Distill-CF − random (nDCG@10) |"
+    )
+    lines = [head, "|" + "---|" * 14]
     for (_, model, setting), rows in panels(table).items():
         label = model_label(model, setting)
         sizes: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
@@ -75,16 +115,24 @@ def markdown(table: list[dict[str, Any]]) -> str:
             )
             lines.append(
                 f"| {label} | {users:,} | "
-                + " | ".join(_cells(ours) + _cells(base))
+                + " | ".join(_cells(ours, True) + _cells(base, False))
                 + f" | {diff} |"
             )
         if full is not None:
+            cells = [*_cells(full, False)[:2], "", *_cells(full, False)[2:]]
             lines.append(
                 f"| {label} | all {round(full['users']):,} (full data) | "
-                + " | ".join(_cells(full))
-                + " | | | | | |"
+                + " | ".join(cells)
+                + " | | | | | | | |"
             )
-    return "\n".join(lines) + "\n"
+    note = (
+        "\nMetrics ×100 (± the sample standard deviation over seeds, when there are several). "
+        "Speed-ups are over the model's full-data fit: *fit* counts the fit alone (JAX's "
+        "compilation set apart), *distil + fit* adds the seconds the summary took to distil, "
+        "and *amortised* shares those seconds among the models of this study fitted on the "
+        "same summary.\n"
+    )
+    return "\n".join(lines) + "\n" + note
 
 
 def meeting_full_data(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -115,7 +163,15 @@ def render(
     run are carried over, and the table says which."""
     table = summarise(runs)
     carried = extend(table, kept)
-    write_csv(out / "every_model.csv", table, COLUMNS)
+    write_report(table, out, tracker, carried)
+
+
+def write_report(
+    table: list[dict[str, Any]], out: Path, tracker: Tracker, carried: list[str]
+) -> None:
+    """Everything :func:`render` writes, from the averaged ``table`` (``carried``: the labels
+    :func:`~.fraction_curve.extend` gave, said under the table)."""
+    write_csv(out / "every_model.csv", export(table), COLUMNS)
     text = markdown(table)
     if carried:
         text += (
@@ -125,9 +181,9 @@ def render(
     write_text(out / "every_model.md", text)
     png = out / "every_model.png"
     lines = meeting_full_data(table)
-    plot_png(png, lines, metric="test/ndcg@10", xlabel="% of users kept, log scale")
-    tracker.table("every_model", table, COLUMNS)
-    write_series(lines, out, tracker)
+    plot_png(png, lines, xlabel=X_LABEL, what="users")
+    tracker.table("every_model", export(table), COLUMNS)
+    write_series(lines, out, tracker, png="every_model_png")
     tracker.image("every_model_png", png)
     print(text)
     print(f"report: {out / 'every_model.md'}, {png}")

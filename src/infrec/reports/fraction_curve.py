@@ -4,46 +4,100 @@ Runs are averaged over seeds within one setting (:func:`~infrec.reports.common.l
 runs that differ in anything but the seed, the budget and file locations are never pooled) per
 (dataset, model, setting, sampler, budget), and each row gets
 
-- ``data_share``: the share of the data the support kept — of users, or of interactions for
-  Interaction-RNS, whose budget is a share of interactions (the x of every curve);
-- ``speedup = full-data fit seconds / this fit seconds`` (``time/fit_best_s``: kernel or Gram
-  product plus one solve at the chosen hyper-parameter);
-- ``rel_<metric> = metric / full-data metric`` (quality relative to full data),
-- ``test/ndcg@10_sd``, ``test/hr@10_sd``: the sample standard deviation over the seeds,
+- the share of data the support kept — of users, or of interactions for Interaction-RNS, whose
+  budget is a share of interactions (the x of every curve);
+- test metrics ×100 (as in every figure, curve file and W&B chart) and, over two seeds or more,
+  their sample standard deviation (blank for one seed);
+- three costs and their speed-ups over the full-data fit:
 
-where the full-data reference of a (dataset, model, setting) is its ``full`` run, else any run
-whose support kept every user and interaction. Writes into the report folder:
+  - *fit only*: ``time/fit_best_s``, the fit at the chosen hyper-parameter (kernel or Gram
+    product plus one solve; training for the trained models), JAX's compilation set apart
+    (:mod:`infrec.selection`);
+  - *end to end*: making the support (``support/seconds``: Distill-CF's distillation, SVP-CF's
+    proxy training, a random draw; for a saved support the seconds its metadata records making
+    it) plus the fit;
+  - *amortised*: the support's cost shared by the ``models_sharing`` models of the study that
+    are fitted on that same support (same dataset, sampler and budget: a Distill-CF summary is
+    distilled once and reused by every model) plus the fit;
 
-- ``fraction_curve.csv``: every row and column;
-- ``curves/<dataset>-<model>.csv``: one file per model, every sampler (a ``sampler`` column, full
-  data included), metrics ×100 and the speed-up — the data of the DVC plots;
-- ``metrics/<model>-<sampler>.json``: test HR@10 ×100 per budget (DVC metrics: a compact table,
-  one row per model and sampler; no timings, so a rerun that reproduces the numbers shows no
-  change);
-- ``fraction_curve.png``: quality (top) and speed-up (bottom) against % of data kept, log x, one
-  colour per sampler, full data as a dashed reference line;
-- to the tracker: the table, the same curves (x = log10 % of data) and the PNG.
+  the full-data fit is the median over the panel's full-data rows (the ``full`` sampler and
+  every sampler at 100%: the same fit, timed several times), and a full-data row's speed-ups
+  are 1× by definition (its own seconds stay in the table);
+- ``rel_<metric> = metric / full-data metric`` (quality relative to full data).
+
+Writes into the report folder:
+
+- ``fraction_curve.csv``: every row and column (:data:`COLUMNS`; units in the names);
+- ``curves/<dataset>-<model>-quality.csv`` and ``…-speedup.csv`` per model: the data of the DVC
+  plots (every sampler, full data included; the speed-up file has one line per sampler and cost);
+- ``metrics/<metric>_at_<budget>.json``: the headline numbers (:func:`headline`), the study's DVC
+  metrics — few and short-named, so that ``dvc metrics show`` and ``dvc exp show`` fit a
+  120-column terminal; no timings, so a rerun that reproduces the numbers shows no change;
+- ``fraction_curve.png``: a row per model — test HR@10, test nDCG@10 and the fit speed-up against
+  % of data kept, log x, one colour per sampler, full data as a black star and dashed line,
+  Distill-CF's end-to-end and amortised speed-ups as dashed and dotted lines;
+- to the tracker: the table and the PNG, and the same curves as line charts (x: % of data kept;
+  W&B's line charts have no log axis, the PNG has).
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import math
+import statistics
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from infrec.errors import InfrecError
-from infrec.paths import safe_name, write_json
-from infrec.reports.common import label_settings, mean_of, pyplot, save_png, sd_of, write_csv
+from infrec.paths import safe_name
+from infrec.reports.common import (
+    label_settings,
+    mean_of,
+    pyplot,
+    save_png,
+    sd_of,
+    write_csv,
+    write_text,
+)
 from infrec.track import Tracker
 
 QUALITY = ("test/hr@10", "test/ndcg@10", "test/hr@100", "test/ndcg@100", "test/psp@10", "test/auc")
-COLUMNS = (
-    "dataset",
-    "model",
-    "setting",
-    "sampler",
+SPREAD = ("test/hr@10", "test/ndcg@10")
+"""Metrics whose spread over seeds is reported."""
+X100 = " (×100)"
+TABLE: tuple[tuple[str, str, float | None], ...] = (
+    # (column, the row's key, scale: the column is the key's value × scale; None: text)
+    ("dataset", "dataset", None),
+    ("model", "model", None),
+    ("setting", "setting", None),
+    ("sampler", "sampler", None),
+    ("budget", "budget", 1.0),
+    ("seeds", "seeds", 1.0),
+    ("data_pct", "data_share", 100.0),
+    ("user_pct", "user_share", 100.0),
+    ("interaction_pct", "interaction_share", 100.0),
+    ("users", "users", 1.0),
+    ("fit_s", "fit_s", 1.0),
+    ("support_s", "support_s", 1.0),
+    ("models_sharing", "sharing", 1.0),
+    ("end_to_end_s", "end_to_end_s", 1.0),
+    ("amortised_s", "amortised_s", 1.0),
+    ("fit_speedup", "speedup", 1.0),
+    ("end_to_end_speedup", "end_to_end_speedup", 1.0),
+    ("amortised_speedup", "amortised_speedup", 1.0),
+    *((f"{q}{X100}", q, 100.0) for q in QUALITY),
+    *((f"{q} sd{X100}", f"{q}_sd", 100.0) for q in SPREAD),
+    *((f"rel_{q.split('/')[1]}", f"rel_{q.split('/')[1]}", 1.0) for q in QUALITY),
+)
+"""The study table's columns: shares as %, metrics ×100 (said in the name), seconds, ratios."""
+COLUMNS = (*(column for column, _, _ in TABLE),)
+TEXT_COLUMNS = ("dataset", "model", "setting", "sampler")
+DERIVED = ("sharing", "end_to_end_s", "amortised_s", "end_to_end_speedup", "amortised_speedup")
+"""Keys :func:`add_costs` computes from the others (over the whole table)."""
+LEGACY_COLUMNS = (
+    *TEXT_COLUMNS,
     "budget",
     "seeds",
     "data_share",
@@ -58,7 +112,8 @@ COLUMNS = (
     "test/hr@10_sd",
     *(f"rel_{q.split('/')[1]}" for q in QUALITY),
 )
-CURVE_COLUMNS = ("sampler", "data_pct", "hr@10", "ndcg@10", "hr@100", "speedup")
+"""The columns of tables written before units were put in the names (fractions, not ×100)."""
+LEGACY_KEYS = {"sample_s": "support_s"}
 
 SAMPLER_LABELS = {
     "full": "full data",
@@ -78,6 +133,7 @@ SAMPLER_COLOURS = {
     "from_file": "#8c564b",
     "full": "#000000",
 }
+OTHER_COLOUR = "#7f7f7f"
 MODEL_LABELS = {
     "infinite_ae": "∞-AE",
     "ease": "EASE",
@@ -87,11 +143,23 @@ MODEL_LABELS = {
     "lightgcn": "LightGCN",
     "poprec": "PopRec",
 }
+METRIC_LABELS = {"test/hr@10": "HR@10", "test/ndcg@10": "nDCG@10"}
+PLOTTED = ("test/hr@10", "test/ndcg@10")
+"""The quality metrics every figure and curve file shows."""
+SUMMARY = "distill_cf"
+"""The sampler whose support is worth its making only when reused: its costs are plotted."""
+HEADLINE = ("distill_cf", "random_user")
+"""The samplers of the headline metrics: the summary against random users of its size."""
 X_LABEL = "% of data kept (users; interactions for Interaction-RNS), log scale"
+COST_FIT, COST_END_TO_END = "fit only", "distil + fit"
 
 
 def sampler_label(sampler: str) -> str:
     return SAMPLER_LABELS.get(sampler, sampler)
+
+
+def sampler_colour(sampler: str) -> str:
+    return SAMPLER_COLOURS.get(sampler, OTHER_COLOUR)
 
 
 def model_label(model: str, setting: str = "") -> str:
@@ -99,25 +167,24 @@ def model_label(model: str, setting: str = "") -> str:
     return f"{name} [{setting}]" if setting else name
 
 
-def _is_full(row: dict[str, Any]) -> bool:
-    m = row["metrics"]
-    return row["sampler"] == "full" or (
-        m.get("support/user_share") == 1.0 and m.get("support/interaction_share") == 1.0
-    )
+def pct(share: float) -> float:
+    """A share as the % a curve file and the tracker's charts give (6 significant digits)."""
+    return float(f"{100 * share:.6g}")
+
+
+def amortised_label(sharing: float) -> str:
+    n = int(sharing)
+    return f"amortised over {n} model{'s' if n != 1 else ''}"
 
 
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Seed-averaged rows (within one setting) with the data share, speed-up and quality
-    relative to full data."""
+    """Seed-averaged rows (within one setting) with the data share, the costs, speed-ups and
+    quality relative to full data."""
     if any("setting" not in row for row in rows):
         label_settings(rows)
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for row in rows:
         groups[_cell_key(row)].append(row)
-    reference: dict[tuple, dict[str, float]] = {}
-    for row in sorted(rows, key=lambda r: r["sampler"] != "full"):
-        if _is_full(row):
-            reference.setdefault(_panel_key(row), row["metrics"])
     table = []
     for (dataset, model, setting, sampler, budget), members in sorted(groups.items()):
         metrics = [m["metrics"] for m in members]
@@ -132,54 +199,138 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "interaction_share": mean_of(metrics, "support/interaction_share"),
             "users": mean_of(metrics, "support/users"),
             "fit_s": mean_of(metrics, "time/fit_best_s"),
-            "sample_s": mean_of(metrics, "support/seconds"),
+            "support_s": mean_of(metrics, "support/seconds"),
         }
         share = "interaction_share" if sampler == "random_interaction" else "user_share"
         out["data_share"] = out[share]
         for q in QUALITY:
             out[q] = mean_of(metrics, q)
-        for q in ("test/ndcg@10", "test/hr@10"):  # the spread over seeds
+        for q in SPREAD:  # the spread over seeds (NaN for one seed: a blank cell)
             out[f"{q}_sd"] = sd_of(metrics, q)
-        ref = reference.get((dataset, model, setting))
-        relate(out, ref["time/fit_best_s"] if ref else None, ref or {})
         table.append(out)
+    for rows_of_panel in panels(table).values():
+        full_fit_s, full = reference(rows_of_panel)
+        for row in rows_of_panel:
+            relate(row, full_fit_s, full or {})
+    add_costs(table)
     return table
 
 
+def reference(rows: list[dict[str, Any]]) -> tuple[float | None, dict[str, Any] | None]:
+    """A panel's full-data fit seconds — the median over its full-data rows, every one the
+    same fit — and the full-data row its quality is relative to (the ``full`` sampler's, else
+    the last); ``(None, None)`` without full data."""
+    full = [r for r in rows if is_full_data(r)]
+    if not full:
+        return None, None
+    fits = [r["fit_s"] for r in full if math.isfinite(r["fit_s"])]
+    quality = next(
+        (r for r in full if r["sampler"] == "full"),
+        # the last at 1× (in a table written before every full-data row was 1×, the run the
+        # speed-ups were measured against)
+        next((r for r in reversed(full) if r.get("speedup", 1.0) == 1.0), full[0]),
+    )
+    return (statistics.median(fits) if fits else None), quality
+
+
 def relate(row: dict[str, Any], full_fit_s: float | None, full: dict[str, Any]) -> None:
-    """Set ``row``'s speed-up and quality relative to full data from the full-data run's fit
-    seconds and test metrics (``QUALITY`` keys); NaN where there is none."""
-    row["speedup"] = full_fit_s / row["fit_s"] if full_fit_s else math.nan
+    """Set ``row``'s fit speed-up and quality relative to full data from the full-data fit
+    seconds and test metrics (``QUALITY`` keys); NaN where there is none. A full-data row's
+    speed-up is 1×: it is the full-data fit."""
+    if is_full_data(row) and full_fit_s:
+        row["speedup"] = 1.0
+    else:
+        row["speedup"] = full_fit_s / row["fit_s"] if full_fit_s and row["fit_s"] else math.nan
     for q in QUALITY:
         row[f"rel_{q.split('/')[1]}"] = row[q] / full[q] if full.get(q) else math.nan
 
 
-TEXT_COLUMNS = ("dataset", "model", "setting", "sampler")
+def add_costs(table: list[dict[str, Any]]) -> None:
+    """Set every row's end-to-end and amortised seconds and speed-ups (module docstring) from
+    its fit and support seconds, its fit speed-up and the models the table fits on the same
+    support."""
+    models: dict[tuple, set[tuple[str, str]]] = defaultdict(set)
+    for row in table:
+        models[_support_key(row)].add((row["model"], row["setting"]))
+    for row in table:
+        sharing = len(models[_support_key(row)])
+        fit, support = row["fit_s"], row["support_s"]
+        full_fit = row["speedup"] * fit  # the full-data fit this row's speed-up is against
+        row["sharing"] = float(sharing)
+        row["end_to_end_s"] = support + fit
+        row["amortised_s"] = support / sharing + fit
+        for kind in ("end_to_end", "amortised"):
+            seconds = row[f"{kind}_s"]
+            if is_full_data(row):  # the real data, whatever a sampler did to hand it over
+                row[f"{kind}_speedup"] = row["speedup"]
+            else:
+                row[f"{kind}_speedup"] = full_fit / seconds if seconds > 0 else math.nan
+
+
+def _support_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """(dataset, sampler, budget): the support the study's models share."""
+    return row["dataset"], row["sampler"], float(row["budget"])
+
+
+def export(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The table as written (CSV, W&B): :data:`COLUMNS`, units applied, no number blank."""
+    out = []
+    for row in table:
+        cells: dict[str, Any] = {}
+        for column, key, scale in TABLE:
+            value = row.get(key, math.nan)
+            if scale is None:
+                cells[column] = value
+            elif column == "seeds":
+                cells[column] = int(value)
+            else:
+                number = float(value) * scale
+                cells[column] = number if math.isfinite(number) else None
+        out.append(cells)
+    return out
 
 
 def read_table(path: Path) -> list[dict[str, Any]]:
     """The rows of a report's table CSV (``fraction_curve.csv`` / ``every_model.csv``), typed and
-    checked: text columns present, numbers parsed (NaN allowed: a metric not computed), seeds a
-    positive count, budgets positive. Anything else is one error naming the file and line."""
+    checked: text columns present, numbers parsed (blank or NaN: no number), seeds a positive
+    count, budgets positive. A table written before units were put in the column names
+    (fractions, ``sample_s``, ``speedup``) reads as well. Anything else is one error naming the
+    file and line."""
     if not path.is_file():
         raise InfrecError(f"{path}: no such report table to extend (run the study once first)")
     try:
         with path.open(newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
-            missing = sorted(set(COLUMNS) - set(reader.fieldnames or ()))
-            if missing:
-                raise InfrecError(f"{path}: not a study table, columns {missing} missing")
+            header = set(reader.fieldnames or ())
+            if set(COLUMNS) <= header:
+                spec = [(c, k, s) for c, k, s in TABLE if k not in DERIVED]
+            elif set(LEGACY_COLUMNS) <= header:
+                spec = [
+                    (c, LEGACY_KEYS.get(c, c), None if c in TEXT_COLUMNS else 1.0)
+                    for c in LEGACY_COLUMNS
+                ]
+            else:
+                missing = sorted(set(COLUMNS) - header)
+                shown = ", ".join(repr(c) for c in missing[:3])
+                more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+                raise InfrecError(f"{path}: not a study table: no column {shown}{more}")
             rows = list(reader)
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise InfrecError(f"{path}: not a readable study table ({e})") from None
     table = []
     for line, row in enumerate(rows, start=2):
-        if any(row.get(k) is None for k in COLUMNS):
+        if any(row.get(c) is None for c, _, _ in spec):
             raise InfrecError(f"{path}, line {line}: fewer fields than the header")
-        try:
-            typed = {k: row[k] if k in TEXT_COLUMNS else float(row[k]) for k in COLUMNS}
-        except ValueError as e:
-            raise InfrecError(f"{path}, line {line}: {e}") from None
+        typed: dict[str, Any] = {}
+        for column, key, scale in spec:
+            text = row[column]
+            if scale is None:
+                typed[key] = text
+                continue
+            try:
+                typed[key] = float(text) / scale if text.strip() else math.nan
+            except ValueError as e:
+                raise InfrecError(f"{path}, line {line}: {column}: {e}") from None
         seeds, budget = typed["seeds"], typed["budget"]
         if not (math.isfinite(seeds) and seeds >= 1 and seeds == int(seeds)):
             raise InfrecError(f"{path}, line {line}: seeds={row['seeds']!r} is not a count ≥ 1")
@@ -187,6 +338,7 @@ def read_table(path: Path) -> list[dict[str, Any]]:
             raise InfrecError(f"{path}, line {line}: budget={row['budget']!r} is not positive")
         typed["seeds"] = int(seeds)
         table.append(typed)
+    add_costs(table)
     return table
 
 
@@ -205,11 +357,16 @@ def _cell_key(row: dict[str, Any]) -> tuple[Any, ...]:
     return (*_series_key(row), float(row["budget"]))
 
 
+def budget_text(budget: float) -> str:
+    """A budget as users read it: a share as a percentage (``3%``), a count of users as a
+    count (``1,000``)."""
+    return f"{100 * budget:g}%" if budget <= 1 else f"{int(budget):,}"
+
+
 def budgets_text(budgets: list[float]) -> str:
     """Budgets as users read them, counts of users first: ``50, 100, 100%`` (a share as a
     percentage; full data, 1.0, last in a study of counts)."""
-    ordered = sorted(budgets, key=lambda b: (b <= 1, b))
-    return ", ".join(f"{100 * b:g}%" if b <= 1 else f"{int(b):,}" for b in ordered)
+    return ", ".join(budget_text(b) for b in sorted(budgets, key=lambda b: (b <= 1, b)))
 
 
 def extend(table: list[dict[str, Any]], kept: list[dict[str, Any]]) -> list[str]:
@@ -217,9 +374,10 @@ def extend(table: list[dict[str, Any]], kept: list[dict[str, Any]]) -> list[str]
     budget) has no row in it: a sweep of further models, of one model's other sampler or of
     more budgets keeps what an earlier report already holds, and a cell swept again replaces
     its own row; a row whose sweep ran no full data gets its speed-up and relative quality
-    against the carried full-data run. Returns labels of what was carried over per model, e.g.
-    ``EASE (Distill-CF, User-RNS)``, or ``NeuMF (User-RNS; Distill-CF at 50, 100)`` where a
-    sampler's line has points of both."""
+    against the carried full-data runs. The costs are then worked out again over the whole
+    table (the models sharing a support may now be more). Returns labels of what was carried
+    over per model, e.g. ``EASE (Distill-CF, User-RNS)``, or ``NeuMF (User-RNS; Distill-CF at
+    50, 100)`` where a sampler's line has points of both."""
     swept = {_cell_key(r) for r in table}
     swept_lines = {_series_key(r) for r in table}
     carried: dict[tuple[str, str, str], dict[str, list[float]]] = defaultdict(dict)
@@ -230,12 +388,13 @@ def extend(table: list[dict[str, Any]], kept: list[dict[str, Any]]) -> list[str]
             panel.setdefault(row["sampler"], []).append(float(row["budget"]))
     table.sort(key=_cell_key)  # the order summarise gives
     for rows in panels(table).values():
-        full = full_data_run(rows)
+        full_fit_s, full = reference(rows)
         if full is None:
             continue
         for row in rows:
             if not math.isfinite(row["speedup"]):
-                relate(row, full["fit_s"], full)  # this sweep ran no full data: the carried run
+                relate(row, full_fit_s, full)  # this sweep ran no full data: the carried runs
+    add_costs(table)
     labels = []
     for (dataset, model, setting), samplers in sorted(carried.items()):
         whole = [
@@ -275,104 +434,283 @@ def series(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return {s: sorted(out[s], key=lambda r: r["data_share"]) for s in order}
 
 
+def drawn(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """A panel's :func:`series` with full data among them (the ``full`` run, else the panel's
+    full-data reference under that name): what every chart and curve file draws."""
+    lines = series(rows)
+    full = full_data_run(rows)
+    if "full" not in lines and full is not None:
+        lines["full"] = [{**full, "sampler": "full"}]
+    return lines
+
+
 def is_full_data(row: dict[str, Any]) -> bool:
     """A table row of full data: the ``full`` sampler, or every user and interaction kept."""
     return row["sampler"] == "full" or row["user_share"] == row["interaction_share"] == 1.0
 
 
 def full_data_run(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """A panel's full-data row: the one its speed-ups are measured against (speed-up 1×) when
-    there is one, else the first."""
-    full = [r for r in rows if is_full_data(r)]
-    return next((r for r in reversed(full) if r["speedup"] == 1.0), full[0] if full else None)
+    """A panel's full-data row: the ``full`` sampler's when there is one, else the last."""
+    return reference(rows)[1]
+
+
+def speed_lines(
+    points: list[dict[str, Any]], sampler: str
+) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """A sampler's speed-up lines: ``(cost, key, points)`` — fit only for every sampler, and for
+    Distill-CF end to end and amortised too (its support's cost is the one worth showing: it
+    is the only support not made in a moment)."""
+    lines = [(COST_FIT, "speedup", points)]
+    if sampler == SUMMARY:
+        for cost, key in ((COST_END_TO_END, "end_to_end_speedup"), (None, "amortised_speedup")):
+            made = [p for p in points if not is_full_data(p)]
+            if not made:
+                continue
+            if cost is None:  # one line per count of models sharing (one, in a whole study)
+                for sharing in sorted({p["sharing"] for p in made}):
+                    lines.append(
+                        (
+                            amortised_label(sharing),
+                            key,
+                            [p for p in made if p["sharing"] == sharing],
+                        )
+                    )
+            else:
+                lines.append((cost, key, made))
+    return lines
+
+
+DASHES = {COST_FIT: "-", COST_END_TO_END: "--"}
+"""Line styles per cost in the figure (amortised: dotted)."""
 
 
 def plot_png(
-    path: Path, table: list[dict[str, Any]], metric: str = "test/hr@10", xlabel: str = X_LABEL
+    path: Path, table: list[dict[str, Any]], xlabel: str = X_LABEL, what: str = "data"
 ) -> None:
-    """Quality (×100, top) and speed-up (bottom) against % of data kept, log x, per model."""
+    """:func:`figure` written to ``path``."""
+    fig, rect = figure(table, xlabel, what)
+    save_png(fig, path, rect=rect)
+
+
+def figure(table: list[dict[str, Any]], xlabel: str = X_LABEL, what: str = "data"):
+    """``(figure, the rectangle its panels are laid out in)``: a row of panels per model — test
+    HR@10 and nDCG@10 (×100), and the speed-ups — against % of ``what`` kept on a log axis
+    that holds every point; one legend for the figure, listing what is drawn; 15 inches wide."""
     plt = pyplot()
-    from matplotlib.ticker import LogLocator
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     groups = panels(table)
-    width = 6.2 if len(groups) <= 3 else 4.6  # six models stay readable on one screen
-    fig, axes = plt.subplots(
-        2, len(groups), figsize=(width * len(groups), 8.0), squeeze=False, sharex="col"
+    rows = max(len(groups), 1)
+    fig, axes = plt.subplots(rows, 3, figsize=(15.0, 1.0 + 3.5 * rows), squeeze=False)
+    datasets = sorted({dataset for dataset, _, _ in groups})
+    height = fig.get_figheight()
+    only_full = " (this study ran full data only)" if all(map(is_full_data, table)) else ""
+    fig.suptitle(
+        f"{', '.join(datasets)}: test quality and fit speed-up against the share of {what} "
+        f"kept{only_full}",
+        fontsize=13,
+        y=1 - 0.1 / height,
+        va="top",
     )
-    for col, ((dataset, model, setting), rows) in enumerate(groups.items()):
-        top, bottom = axes[0][col], axes[1][col]
-        for sampler, points in series(rows).items():
+    handles: dict[str, Any] = {}
+    for row_axes, ((dataset, model, setting), panel) in zip(axes, groups.items(), strict=False):
+        label = model_label(model, setting)
+        lines = series(panel)
+        full = full_data_run(panel)
+        xs_all: list[float] = []
+        for ax, metric in zip(row_axes, PLOTTED, strict=False):
+            for sampler, points in lines.items():
+                if sampler == "full":
+                    continue
+                xs = [100 * r["data_share"] for r in points]
+                xs_all += xs
+                (line,) = ax.plot(
+                    xs,
+                    [100 * r[metric] for r in points],
+                    marker="o",
+                    color=sampler_colour(sampler),
+                    label=sampler_label(sampler),
+                )
+                handles.setdefault(sampler_label(sampler), line)
+            if full is not None:
+                level = 100 * full[metric]
+                ax.axhline(level, color="black", ls="--", lw=1)
+                ax.plot([100.0], [level], marker="*", ms=12, color="black", ls="none")
+                xs_all.append(100.0)
+            name = METRIC_LABELS[metric]
+            ax.set_title(f"{label} on {dataset}: test {name}", fontsize=10)
+            ax.set_ylabel(f"test {name} (×100)")
+        speed = row_axes[2]
+        for sampler, points in lines.items():
             if sampler == "full":
                 continue
-            style = {
-                "marker": "o",
-                "color": SAMPLER_COLOURS.get(sampler),
-                "label": sampler_label(sampler),
-            }
-            xs = [100 * r["data_share"] for r in points]
-            top.plot(xs, [100 * r[metric] for r in points], **style)
-            bottom.plot(xs, [r["speedup"] for r in points], **style)
-        reference = full_data_run(rows)
-        if reference is not None:
-            top.axhline(100 * reference[metric], color="black", ls="--", lw=1, label="full data")
-        bottom.axhline(1.0, color="black", ls="--", lw=1, label="full data (1×)")
-        top.set_title(f"{model_label(model, setting)} on {dataset}")
-        top.set_ylabel(f"test {metric.split('/')[-1].upper().replace('NDCG', 'nDCG')} (×100)")
-        bottom.set_ylabel("fit speed-up over full data (×, log scale)")
-        bottom.set_yscale("log")
-        bottom.set_xlabel(xlabel)
-        for ax in (top, bottom):
+            for cost, key, pts in speed_lines(points, sampler):
+                kept = [p for p in pts if math.isfinite(p[key]) and p[key] > 0]
+                if not kept:
+                    continue
+                xs = [100 * p["data_share"] for p in kept]
+                xs_all += xs
+                (line,) = speed.plot(
+                    xs,
+                    [p[key] for p in kept],
+                    marker="o" if cost == COST_FIT else ".",
+                    ls=DASHES.get(cost, ":"),
+                    color=sampler_colour(sampler),
+                )
+                if cost != COST_FIT:
+                    handles.setdefault(f"{sampler_label(sampler)}, {cost}", line)
+        if full is not None:
+            speed.axhline(1.0, color="black", ls="--", lw=1)
+            speed.plot([100.0], [1.0], marker="*", ms=12, color="black", ls="none")
+        speed.set_title(f"{label} on {dataset}: fit speed-up over full data", fontsize=10)
+        speed.set_ylabel("speed-up (×, log scale)")
+        speed.set_yscale("log")
+        y_low, y_high = speed.get_ylim()
+        subs = (1.0, 2.0, 5.0) if y_high / y_low < 1e3 else (1.0,)  # ≤ ~10 labels
+        speed.yaxis.set_major_locator(LogLocator(subs=subs))
+        speed.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+        speed.yaxis.set_minor_formatter(NullFormatter())
+        low, high = (min(xs_all), max(xs_all)) if xs_all else (1.0, 100.0)
+        for ax in row_axes:
             ax.set_xscale("log")
+            ax.set_xlim(low / 1.6, high * 1.6)  # every point inside, whatever the budgets
+            ax.set_xlabel(xlabel, fontsize=9)
             ax.grid(alpha=0.3, which="both")
-            ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
-        bottom.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-        bottom.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}×"))
-        bottom.yaxis.set_minor_formatter(plt.NullFormatter())
-        top.legend(fontsize=8, loc="lower right", framealpha=0.9)
-    save_png(fig, path)
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        if full is not None:
+            handles.setdefault(
+                "full data",
+                (
+                    Line2D([], [], color="black", ls="--", lw=1),
+                    Line2D([], [], color="black", marker="*", ms=12, ls="none"),
+                ),
+            )
+    for ax in axes.flat[len(groups) * 3 :]:
+        ax.set_visible(False)
+    columns = min(len(handles), 8)
+    legend_rows = math.ceil(len(handles) / columns) if handles else 0
+    if handles:
+        from matplotlib.legend_handler import HandlerTuple
+
+        fig.legend(
+            list(handles.values()),
+            list(handles),
+            loc="upper center",
+            bbox_to_anchor=(0.5, 1 - 0.38 / height),
+            ncol=columns,
+            fontsize=9,
+            frameon=False,
+            handler_map={tuple: HandlerTuple(ndivide=None)},
+        )
+    top = 1 - (0.36 + 0.24 * legend_rows) / height
+    return fig, (0, 0, 1, top)
+
+
+CURVE_COLUMNS = ("sampler", "colour", "data_pct", "metric", "value")
+SPEED_COLUMNS = ("sampler", "colour", "cost", "order", "data_pct", "speedup")
 
 
 def curve_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One panel's points for its DVC plot file: every sampler, metrics ×100, speed-up."""
+    """One panel's quality points for its DVC plot file: every sampler (full data included),
+    test HR@10 and nDCG@10 ×100, one row per point and metric."""
     out = []
-    for sampler, points in series(rows).items():
+    for sampler, points in drawn(rows).items():
         for r in points:
-            out.append(
-                {
-                    "sampler": sampler_label(sampler),
-                    "data_pct": 100 * r["data_share"],
-                    "hr@10": 100 * r["test/hr@10"],
-                    "ndcg@10": 100 * r["test/ndcg@10"],
-                    "hr@100": 100 * r["test/hr@100"],
-                    "speedup": r["speedup"],
-                }
-            )
+            for metric in PLOTTED:
+                out.append(
+                    {
+                        "sampler": sampler_label(sampler),
+                        "colour": sampler_colour(sampler),
+                        "data_pct": pct(r["data_share"]),
+                        "metric": f"test {METRIC_LABELS[metric]}{X100}",
+                        "value": 100 * r[metric],
+                    }
+                )
     return out
 
 
-def compact_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
-    """``{"hr@10 000.1%": 14.48, …, "hr@10 100.0%": 34.28}`` (test HR@10 ×100) for one (model,
-    sampler) series: one compact row of ``dvc metrics show`` per series."""
-    out = {}
-    for r in sorted(rows, key=lambda r: r["budget"]):
-        # zero-padded so that DVC's alphabetical columns run in budget order
-        budget = f"{100 * r['budget']:05.1f}%" if r["budget"] <= 1 else f"{int(r['budget']):05d}"
-        out[f"hr@10 {budget}"] = round(100 * r["test/hr@10"], 2)
+def speed_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One panel's speed-up points for its DVC plot file: every sampler's fit-only line,
+    Distill-CF's end-to-end and amortised ones (``order``: fit only first), and full data at
+    1×."""
+    out = []
+    for sampler, points in drawn(rows).items():
+        lines = [(COST_FIT, "speedup", points)] if sampler == "full" else None
+        for order, (cost, key, pts) in enumerate(lines or speed_lines(points, sampler)):
+            for p in pts:
+                if math.isfinite(p[key]) and p[key] > 0:
+                    out.append(
+                        {
+                            "sampler": sampler_label(sampler),
+                            "colour": sampler_colour(sampler),
+                            "cost": cost,
+                            "order": order,
+                            "data_pct": pct(p["data_share"]),
+                            "speedup": p[key],
+                        }
+                    )
     return out
+
+
+def headline_budget(table: list[dict[str, Any]]) -> float | None:
+    """The budget of the headline metrics: the middle one (upper median) of the summary's
+    budgets short of full data (3% of users in the study's 0.1…30%, 500 users in the
+    every-model study's 50…1,000), else of any sampler's; None with full data only."""
+    for samplers in ((SUMMARY,), None):
+        budgets = sorted(
+            {
+                float(r["budget"])
+                for r in table
+                if not is_full_data(r) and (samplers is None or r["sampler"] in samplers)
+            }
+        )
+        if budgets:
+            return budgets[len(budgets) // 2]
+    return None
+
+
+def headline(table: list[dict[str, Any]]) -> tuple[str, dict[str, float]]:
+    """The study's DVC metrics: ``(file stem, {name: test HR@10 ×100})`` — per model, the
+    summary and random users at :func:`headline_budget` (``hr@10_at_3%``: ``{"∞-AE
+    Distill-CF": 32.79, "∞-AE User-RNS": 20.47, …}``), or full data when the study ran nothing
+    else (``hr@10_full_data``). Names say the model (and dataset, with several); the full
+    table is ``fraction_curve.csv``."""
+    budget = headline_budget(table)
+    many = len({r["dataset"] for r in table}) > 1
+    out: dict[str, float] = {}
+    for (dataset, model, setting), rows in panels(table).items():
+        who = f"{dataset} {model_label(model, setting)}" if many else model_label(model, setting)
+        if budget is None:
+            full = full_data_run(rows)
+            if full is not None:
+                out[who] = round(100 * full["test/hr@10"], 2)
+            continue
+        samplers = [s for s in HEADLINE if any(r["sampler"] == s for r in table)] or sorted(
+            {r["sampler"] for r in rows if not is_full_data(r)}
+        )
+        for sampler in samplers:
+            at = [r for r in rows if r["sampler"] == sampler and float(r["budget"]) == budget]
+            if at and math.isfinite(at[0]["test/hr@10"]):
+                out[f"{who} {sampler_label(sampler)}"] = round(100 * at[0]["test/hr@10"], 2)
+    if budget is None:
+        return "hr@10_full_data", out
+    users = "" if budget <= 1 else "_users"
+    return f"hr@10_at_{budget_text(budget).replace(',', '')}{users}", out
 
 
 def render(
     runs: list[dict[str, Any]], out: Path, tracker: Tracker, kept: list[dict[str, Any]]
 ) -> None:
-    """The study's table, per-model curve files, compact metrics and figure into ``out``; rows
+    """The study's table, per-model curve files, headline metrics and figure into ``out``; rows
     of ``kept`` (an earlier report's table) for each (model, sampler, budget) this sweep did not
     run are carried over."""
     table = summarise(runs)
     carried = extend(table, kept)
-    write_csv(out / "fraction_curve.csv", table, COLUMNS)
+    write_csv(out / "fraction_curve.csv", export(table), COLUMNS)
     png = out / "fraction_curve.png"
     plot_png(png, table)
-    tracker.table("fraction_curve", table, COLUMNS)
+    tracker.table("fraction_curve", export(table), COLUMNS)
     write_series(table, out, tracker)
     tracker.image("fraction_curve_png", png)
     print(format_summary(table))
@@ -381,42 +719,75 @@ def render(
     print(f"report: {out / 'fraction_curve.csv'}, {png}")
 
 
-def write_series(table: list[dict[str, Any]], out: Path, tracker: Tracker) -> None:
-    """Per panel: the DVC plot file, one compact DVC metrics file per sampler, and the quality
-    and speed-up curves to the tracker."""
+def write_series(
+    table: list[dict[str, Any]], out: Path, tracker: Tracker, png: str = "fraction_curve_png"
+) -> None:
+    """Per panel the DVC plot files and the tracker's line charts; the headline metrics."""
     for (dataset, model, setting), rows in panels(table).items():
         tag = setting.replace(" ", "_").replace("=", "")  # depth=2 → depth2, safe in file names
         stem = "-".join(p for p in (dataset, model, tag) if p)
-        curve = out / "curves" / safe_name(f"{stem}.csv", "a curve's file name (from the runs)")
-        write_csv(curve, curve_rows(rows), CURVE_COLUMNS)
-        lines = series(rows)
-        for sampler, points in lines.items():
-            name = "-".join(p for p in (model, tag, sampler) if p)
-            file = safe_name(f"{name}.json", "a metrics file name (from the runs)")
-            write_json(out / "metrics" / file, compact_metrics(points))
-        label = model_label(model, setting)
-        for key, y, title in (
-            ("quality", lambda r: 100 * r["test/hr@10"], f"{label}: test HR@10 ×100"),
-            ("speedup", lambda r: r["speedup"], f"{label}: fit speed-up over full data (×)"),
+        for kind, data, columns in (
+            ("quality", curve_rows(rows), CURVE_COLUMNS),
+            ("speedup", speed_rows(rows), SPEED_COLUMNS),
         ):
+            name = safe_name(f"{stem}-{kind}.csv", "a curve's file name (from the runs)")
+            write_csv(out / "curves" / name, data, columns)
+        label = f"{model_label(model, setting)} on {dataset}"
+        lines = drawn(rows)
+        for key, metric in (("quality", "test/hr@10"), ("quality", "test/ndcg@10")):
+            suffix = "" if metric == "test/hr@10" else "-ndcg@10"
             tracker.lines(
-                f"{key}/{stem}",
-                xs=[[math.log10(100 * r["data_share"]) for r in p] for p in lines.values()],
-                ys=[[y(r) for r in p] for p in lines.values()],
+                f"{key}/{stem}{suffix}",
+                xs=[[pct(r["data_share"]) for r in p] for p in lines.values()],
+                ys=[[100 * r[metric] for r in p] for p in lines.values()],
                 names=[sampler_label(s) for s in lines],
-                title=f"{title} vs log10(% of data kept)",
-                xname="log10(% of data kept)",
+                title=f"{label}: test {METRIC_LABELS[metric]} ×100 against % of data kept "
+                f"(linear x here; log x in {png})",
+                xname="% of data kept",
             )
+        speed = [
+            (
+                sampler_label(s) if cost == COST_FIT else f"{sampler_label(s)}, {cost}",
+                key,
+                [p for p in pts if math.isfinite(p[key])],
+            )
+            for s, points in lines.items()
+            for cost, key, pts in speed_lines(points, s)
+        ]
+        tracker.lines(
+            f"speedup/{stem}",
+            xs=[[pct(p["data_share"]) for p in pts] for _, _, pts in speed],
+            ys=[[p[key] for p in pts] for _, key, pts in speed],
+            names=[name for name, _, _ in speed],
+            title=f"{label}: speed-up over the full-data fit (×) against % of data kept "
+            f"(linear axes here; log axes in {png})",
+            xname="% of data kept",
+        )
+    stem, numbers = headline(table)
+    name = safe_name(f"{stem}.json", "a metrics file name")
+    (out / "metrics").mkdir(parents=True, exist_ok=True)
+    write_text(out / "metrics" / name, json.dumps(numbers, indent=2, ensure_ascii=False) + "\n")
 
 
 def format_summary(table: list[dict[str, Any]]) -> str:
+    """The console's table: metrics ×100 (two decimals), shares in %, speed-ups as ×."""
     lines = [
-        f"{'model':<14}{'sampler':<18}{'budget':>8}{'data%':>8}{'hr@10':>8}{'rel':>7}{'speedup':>9}"
+        f"{'model':<14}{'sampler':<17}{'budget':>8}{'data %':>8}{'HR@10':>7}{'nDCG@10':>8}"
+        f"{'rel':>6}{'fit ×':>10}{'e2e ×':>10}"
     ]
     for r in table:
         lines.append(
-            f"{model_label(r['model'], r['setting']):<14}{sampler_label(r['sampler']):<18}"
-            f"{r['budget']:>8.4g}{100 * r['data_share']:>8.2f}"
-            f"{100 * r['test/hr@10']:>8.2f}{r['rel_hr@10']:>7.3f}{r['speedup']:>9.1f}"
+            f"{model_label(r['model'], r['setting']):<14}{sampler_label(r['sampler']):<17}"
+            f"{budget_text(float(r['budget'])):>8}{100 * r['data_share']:>8.2f}"
+            f"{100 * r['test/hr@10']:>7.2f}{100 * r['test/ndcg@10']:>8.2f}"
+            f"{r['rel_hr@10']:>6.2f}{_times(r['speedup']):>10}{_times(r['end_to_end_speedup']):>10}"
         )
+    lines.append(
+        "×100: HR@10, nDCG@10; rel: HR@10 / full data's; fit ×: fit speed-up over full data; "
+        "e2e ×: with making the support (Distill-CF: distillation) counted"
+    )
     return "\n".join(lines)
+
+
+def _times(value: float) -> str:
+    return f"{value:.3g}×" if math.isfinite(value) else "—"

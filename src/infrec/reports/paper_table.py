@@ -4,9 +4,10 @@ One row per (dataset, model), in the order of ``study.models`` in the runs' conf
 order in ``conf/experiment/paper_table.yaml``; other models after them): the run with the best
 validation selection metric when a folder holds several (a search sweep), its chosen hyper-
 parameters, the paper's nDCG@10 beside ours and the seconds each took (``fit_s``: training or
-closed-form fit at the chosen setting; ``total_s``: the whole run, the validation grid or early-
-stopping passes included). Written as ``paper_table.md`` and ``paper_table.csv``, and as a table to
-the tracker.
+closed-form fit at the chosen setting, JAX's compilation set apart; ``total_s``: the whole run, the
+validation grid or early-stopping passes included). Metrics are ×100 everywhere (said in the CSV's
+column names); a number that is not there (no paper figure) is a blank cell, ``—`` in Markdown.
+Written as ``paper_table.md`` and ``paper_table.csv``, and as a table to the tracker.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-from infrec.reports.common import write_csv, write_text
+from infrec.reports.common import blanks, write_csv, write_text
 from infrec.track import Tracker
 
 METRICS = ("ndcg@10", "hr@10", "recall@10", "ndcg@100", "hr@100", "recall@100", "psp@10", "auc")
+X100 = " (×100)"
 COLUMNS = (
     "dataset",
     "model",
@@ -29,6 +31,20 @@ COLUMNS = (
     "total_s",
     "hyper_parameters",
 )
+"""The rows' keys (metrics ×100)."""
+CSV_COLUMNS = (
+    *(
+        f"{c}{X100}" if c in METRICS or c in ("paper_ndcg@10", "ndcg@10_minus_paper") else c
+        for c in COLUMNS
+    ),
+)
+"""The CSV's and the tracker's column names: :data:`COLUMNS` with the unit of the metrics."""
+
+
+def _named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {csv: row.get(key) for key, csv in zip(COLUMNS, CSV_COLUMNS, strict=True)} for row in rows
+    ]
 
 
 def _selection(row: dict[str, Any]) -> float:
@@ -118,9 +134,9 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 def render(runs: list[dict[str, Any]], out: Path, tracker: Tracker) -> None:
     """``paper_table.md`` and ``paper_table.csv`` (and the tracker's table) from ``runs``."""
     rows = best_per_model(runs)
-    write_csv(out / "paper_table.csv", rows, COLUMNS)
+    write_csv(out / "paper_table.csv", _named(rows), CSV_COLUMNS)
     text = markdown(rows)
     write_text(out / "paper_table.md", text)
-    tracker.table("paper_table", rows, COLUMNS)
+    tracker.table("paper_table", blanks(_named(rows)), CSV_COLUMNS)
     print(text)
     print(f"report: {out / 'paper_table.md'}, {out / 'paper_table.csv'}")
