@@ -267,7 +267,8 @@ def prepare(cfg: Any, cache_dir: str | Path | None = None) -> Split:
     split = build_split(inter, cfg, name=name, key=key)
     if cached is not None:
         split.save(cached, {**made_for, "format": CACHE_FORMAT})
-    log.info("prepared %s", split.describe())
+    # the callers print the split's summary once; this line says only where it was cached
+    log.info("prepared split%s", f", cached as {cached}" if cached is not None else "")
     return split
 
 
