@@ -23,8 +23,11 @@ the memory budget chooses).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
@@ -234,53 +237,88 @@ def _dense_bool(m: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def evaluate(score_fn: Callable[[np.ndarray], np.ndarray], task: EvalTask) -> dict[str, float]:
-    """Metrics of ``score_fn`` on an :class:`EvalTask` (see the module docstring)."""
-    n_users, n_items = task.targets.shape
+RANK_ROWS = 256
+"""Users ranked at once inside a scored block: the ranking's temporaries (a few of these rows ×
+items, the argpartition's int64 indices the largest) stay small and are reused by the allocator,
+whatever ``block_users`` is. Whole 6,040-user blocks made each λ's ranking map and fault in
+~0.5 GB of fresh pages (docs/performance.md, the regression of issue 25)."""
+
+
+def _rank(
+    scores: np.ndarray, at: slice, task: EvalTask
+) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+    """The ranking metrics of the users ``task.users[at]`` from their ``scores`` (read only),
+    summed over those users, and their AUC target and negative scores."""
+    if not (np.isfinite(scores.min()) and np.isfinite(scores.max())):  # NaN propagates
+        raise InfrecError("model returned non-finite scores; check the support matrix and λ")
+    rows = task.users[at]
     ks, kmax = task.ks, task.ks[-1]
     discounts = 1.0 / np.log2(np.arange(kmax) + 2.0)
     ideal = np.cumsum(discounts)
-    sums = {f"{m}@{k}": 0.0 for m in RANKING_METRICS for k in ks}
-    pos_scores, neg_scores = [], []
+    target = _dense_bool(task.targets, rows)
+    neg = np.take_along_axis(scores, task.negatives[at], axis=1)[task.negatives_valid[at]]
+
+    # descending scores as ascending costs, the context masked to +inf
+    cost = np.negative(scores)
+    cost[_block_rows(task.context, rows)] = np.inf
+    top = np.argpartition(cost, kmax - 1, axis=1)[:, :kmax]
+    order = np.argsort(np.take_along_axis(cost, top, axis=1), axis=1, kind="stable")
+    top = np.take_along_axis(top, order, axis=1)
+    hits = np.take_along_axis(target, top, axis=1)
+    n_t = target.sum(1)
+    hit_n = np.cumsum(hits, axis=1)
+    hit_w = np.cumsum(hits * task.weights[top], axis=1)
+    hit_dcg = np.cumsum(hits * discounts[None, :], axis=1)
+    best_w = task.ideal_psp[at]
+    sums = {}
+    for k in ks:
+        denom = np.minimum(k, n_t)
+        sums[f"hr@{k}"] = float(np.sum(hit_n[:, k - 1] / denom))
+        sums[f"recall@{k}"] = float(np.sum(hit_n[:, k - 1] / n_t))
+        sums[f"ndcg@{k}"] = float(np.sum(hit_dcg[:, k - 1] / ideal[denom - 1]))
+        psp = (hit_w[:, k - 1] / denom) / best_w[np.arange(len(rows)), denom - 1]
+        sums[f"psp@{k}"] = float(np.sum(psp))
+    return sums, scores[target], neg
+
+
+def evaluate(score_fn: Callable[[np.ndarray], np.ndarray], task: EvalTask) -> dict[str, float]:
+    """Metrics of ``score_fn`` on an :class:`EvalTask` (see the module docstring).
+
+    ``score_fn`` is called once per block of ``task.block_users`` users; its scores are ranked
+    in chunks of :data:`RANK_ROWS` users, on every core this process may use (NumPy's
+    partitions and sorts release the GIL), and never written to (no copy of the block is made).
+    The chunks' sums are added in chunk order, so the metrics do not depend on the threads.
+    """
+    n_users, n_items = task.targets.shape
+    sums = {f"{m}@{k}": 0.0 for m in RANKING_METRICS for k in task.ks}
+    pos_scores: list[np.ndarray] = []
+    neg_scores: list[np.ndarray] = []
     n_blocks = -(-len(task.users) // task.block_users)
-    with Progress(
-        n_blocks, "evaluate blocks", every=1, logger=log, level=logging.DEBUG, bar_from=4
-    ) as progress:
+    with (
+        Progress(
+            n_blocks, "evaluate blocks", every=1, logger=log, level=logging.DEBUG, bar_from=4
+        ) as progress,
+        ThreadPoolExecutor(len(os.sched_getaffinity(0))) as pool,
+    ):
         for start in range(0, len(task.users), task.block_users):
-            block = slice(start, start + task.block_users)
-            rows = task.users[block]
-            scores = np.array(score_fn(rows), copy=True)
+            rows = task.users[start : start + task.block_users]
+            scores = np.asarray(score_fn(rows))
             if scores.shape != (len(rows), n_items):
                 raise InfrecError(
                     f"model returned scores of shape {scores.shape}, "
                     f"expected {(len(rows), n_items)}"
                 )
-            if not np.all(np.isfinite(scores)):
-                raise InfrecError(
-                    "model returned non-finite scores; check the support matrix and λ"
-                )
-            target = _dense_bool(task.targets, rows)
-            pos_scores.append(scores[target])
-            neg = np.take_along_axis(scores, task.negatives[block], axis=1)
-            neg_scores.append(neg[task.negatives_valid[block]])
-
-            scores[_block_rows(task.context, rows)] = -np.inf
-            top = np.argpartition(-scores, kmax - 1, axis=1)[:, :kmax]
-            order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-            top = np.take_along_axis(top, order, axis=1)
-            hits = np.take_along_axis(target, top, axis=1)
-            n_t = target.sum(1)
-            hit_n = np.cumsum(hits, axis=1)
-            hit_w = np.cumsum(hits * task.weights[top], axis=1)
-            hit_dcg = np.cumsum(hits * discounts[None, :], axis=1)
-            best_w = task.ideal_psp[block]
-            for k in ks:
-                denom = np.minimum(k, n_t)
-                sums[f"hr@{k}"] += float(np.sum(hit_n[:, k - 1] / denom))
-                sums[f"recall@{k}"] += float(np.sum(hit_n[:, k - 1] / n_t))
-                sums[f"ndcg@{k}"] += float(np.sum(hit_dcg[:, k - 1] / ideal[denom - 1]))
-                psp = (hit_w[:, k - 1] / denom) / best_w[np.arange(len(rows)), denom - 1]
-                sums[f"psp@{k}"] += float(np.sum(psp))
+            chunks = range(0, len(rows), RANK_ROWS)
+            ranked = pool.map(
+                partial(_rank, task=task),
+                [scores[c : c + RANK_ROWS] for c in chunks],
+                [slice(start + c, start + min(c + RANK_ROWS, len(rows))) for c in chunks],
+            )
+            for part, pos, neg in ranked:
+                for key, value in part.items():
+                    sums[key] += value
+                pos_scores.append(pos)
+                neg_scores.append(neg)
             progress.update()
     n_eval = len(task.users)
     metrics = {key: value / n_eval for key, value in sums.items()} if n_eval else {}

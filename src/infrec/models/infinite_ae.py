@@ -64,6 +64,12 @@ def same_rows(a: sp.spmatrix | np.ndarray, b: sp.spmatrix | np.ndarray) -> bool:
     return bool(np.array_equal(dense[0], dense[1]))
 
 
+SCORE_ROWS = 1024
+"""Context users whose kernel rows are built at once while scoring a block: the Gram rows, the
+kernel and its elementwise intermediates are ``SCORE_ROWS × support users`` each, however many
+users the evaluation block holds (6,040-user blocks of ML-1M's test context held ~1.3 GB of
+them; docs/performance.md)."""
+
 KERNEL_CACHE_BYTES = 1024**3
 """At most this many bytes of context kernel rows kept for a λ grid (:class:`KernelRows`)."""
 
@@ -177,22 +183,30 @@ class InfiniteAEFitted(Fitted):
         shared = self.kernel_rows
 
         def score(rows: np.ndarray) -> np.ndarray:
-            k = kernel(rows) if shared is None else shared.get(context, rows, kernel)
-            return np.asarray(matmul(k, alpha))
+            rows = np.asarray(rows)
+            out = np.empty((len(rows), x.shape[1]), x.dtype)
+            for start in range(0, len(rows), SCORE_ROWS):
+                part = rows[start : start + SCORE_ROWS]
+                k = kernel(part) if shared is None else shared.get(context, part, kernel)
+                out[start : start + len(part)] = np.asarray(matmul(k, alpha))
+            return out
 
         return score
 
     def _in_sample(self) -> ScoreFn:
-        """Scores of the support's own rows: ``X − λ'α`` (no second kernel product)."""
+        """Scores of the support's own rows: ``X − λ'α`` (no second kernel product), built in
+        one output array (row pieces of ``X`` added in place, no block-sized temporaries)."""
         x = np.asarray(self.x)
         if self.shift == 0.0:
-            return lambda rows: np.array(x[row_index(rows)])
+            return lambda rows: x[row_index(rows)]  # read only: evaluation never writes scores
         alpha, shift = np.asarray(self.alpha), self.shift
 
         def in_sample(rows: np.ndarray) -> np.ndarray:
-            rows = row_index(rows)
-            out = alpha[rows] * np.asarray(-shift, alpha.dtype)
-            out += x[rows]
+            rows = np.arange(len(x))[row_index(rows)]
+            out = np.take(alpha, rows, axis=0)
+            out *= np.asarray(-shift, alpha.dtype)
+            for start in range(0, len(rows), SCORE_ROWS):
+                out[start : start + SCORE_ROWS] += x[rows[start : start + SCORE_ROWS]]
             return out
 
         return in_sample
