@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -245,9 +246,7 @@ def debug_section(clone: Clone, where: Path) -> str:
             f"- `{record['name']}` — tags {', '.join(record['tags'])}; its summary ({len(summary)} "
             f"keys) {same} its run's `metrics.json`\n"
         )
-    infinite = next(
-        r for r in wandb_records(where / "wandb") if r["name"].startswith("infinite_ae")
-    )
+    infinite = next(r for r in wandb_records(where / "wandb") if "-infinite_ae-" in r["name"])
     shown = {
         k: v
         for k, v in sorted(infinite["summary"].items())
@@ -296,25 +295,53 @@ def dvc_section(clone: Clone, where: Path, repro: bool) -> str:
     parts.append(
         block(plots)
         + "\n![dvc plots show, rendered by headless Chromium](figures/gallery/dvc_plots.png)\n\n"
-        "What a reviewer reads (the page's top; the every-model study's plots follow below it): "
-        "the study's figure, then per model test quality and speed-up against the share of data "
-        "kept, on log axes, each title naming model and dataset, each legend listing only the "
-        "samplers drawn; Distill-CF's speed-up also with its distillation counted.\n\n"
+        "What a reviewer reads (the page's top; the other models of the every-model study "
+        "follow, and the two studies' PNG figures close the page): per model and dataset, test "
+        "HR@10 and nDCG@10 (×100) against the share of data kept, then the speed-ups, on log "
+        "axes, each title naming model and dataset, each legend listing only the samplers drawn; "
+        "Distill-CF's speed-up three ways (fit only, distil + fit, amortised over the models "
+        "sharing a summary), full data as the dashed line and star.\n\n"
     )
-    for command, what in (
-        (
-            "dvc metrics show",
-            "the headline only: test HR@10 ×100 of Distill-CF and of random "
-            "users at the study's middle budget, per model — one short table",
-        ),
-        (
-            "dvc exp show --no-pager",
-            "params are the keys that change results (no data checksums: the data "
-            "files are dependencies), metrics the headline; it fits 120 columns",
-        ),
-    ):
-        parts.append(f"### `{command}`\n\n" + block(clone.run(command)) + f"\n{what}.\n\n")
+    metrics = clone.run("dvc metrics show")
+    parts.append(
+        "### `dvc metrics show`\n\n"
+        + block(metrics)
+        + "\nThe headline only: test HR@10 ×100 of Distill-CF and of random users at the study's "
+        "middle budget, per model — one short row.\n\n"
+    )
+    columns = clone.run("dvc exp show --csv").output.splitlines()[0].count(",") + 1
+    screen = first_screen(clone, "dvc exp show", where)
+    parts.append(
+        "### `dvc exp show`\n\n"
+        f"In a terminal DVC pages the table with `less -RS`; its first screen at {WIDTH} columns "
+        "(what follows scrolls to the right with the arrow keys):\n\n"
+        + block(screen)
+        + f"\nThe headline metrics come first, right after the experiment's name and time; the "
+        f"table's {columns} columns then list the params that change results (no data "
+        "checksums: the data files are dependencies) and the stages' dependencies.\n\n"
+    )
     return "".join(parts)
+
+
+def first_screen(clone: Clone, command: str, where: Path) -> Shot:
+    """What ``command`` shows on the first screen of DVC's pager in a ``WIDTH``-column terminal:
+    run under ``script`` (a terminal, so DVC pages) with a pager that keeps each line's first
+    ``WIDTH`` characters, as ``less -S`` does."""
+    pager = where / "first_screen.py"
+    pager.write_text(
+        "import re, sys\n"
+        "text = open(sys.argv[1], encoding='utf-8').read()\n"
+        "for line in text.splitlines()[:40]:\n"
+        f"    print(re.sub(r'\\x1b\\[[0-9;]*[A-Za-z]', '', line)[:{WIDTH}].rstrip())\n"
+    )
+    clone.env["DVC_PAGER"] = f"{sys.executable} {pager}"
+    try:
+        shot = clone.run(f"script -qec {shlex.quote(command)} /dev/null")
+    finally:
+        del clone.env["DVC_PAGER"]
+    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", shot.output.replace("\r", ""))
+    lines = [line for line in text.splitlines() if line.strip()]
+    return Shot(command, "\n".join(lines), shot.status, shot.seconds)
 
 
 def main() -> None:
