@@ -318,7 +318,10 @@ def dvc_section(clone: Clone, where: Path, repro: bool) -> str:
         + block(screen)
         + f"\nThe headline metrics come first, right after the experiment's name and time; the "
         f"table's {columns} columns then list the params that change results (no data "
-        "checksums: the data files are dependencies) and the stages' dependencies.\n\n"
+        "checksums: the data files are dependencies) and the stages' dependencies. Without "
+        "the pager (`--no-pager`, or output to a pipe) rich squeezes all of them into the "
+        f"terminal's {WIDTH} columns and prints `…`; `--only-changed`, `--drop` or `--csv` "
+        "select what to print.\n\n"
     )
     return "".join(parts)
 
