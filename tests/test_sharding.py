@@ -51,6 +51,7 @@ def test_four_devices_match_one():
     np.testing.assert_allclose(four["distill_losses"], one["distill_losses"], rtol=1e-4)
 
 
+@pytest.mark.slow  # ~50-90 s: two JAX processes; the 4-device mesh is in the default suite
 def test_two_processes_match_one():
     """``jax.distributed`` on one host: two processes of two CPU devices, one four-device mesh;
     both processes see the one-device metrics and losses."""

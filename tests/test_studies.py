@@ -70,6 +70,7 @@ def test_paper_table_keeps_the_best_validating_run_per_model():
     assert "| toy | poprec | 10.00 | — | — |" in text
 
 
+@pytest.mark.slow  # ~20-40 s: a whole sweep; its report is tested on fixtures by default
 def test_paper_table_sweep_end_to_end(tmp_path):
     # (the paper has no figure for this dataset, and the command line adds no keys: item 14)
     done = run_sweep(
@@ -98,6 +99,7 @@ def test_depth_sweep_end_to_end(tmp_path):
     assert png_size(out / "depth.png") == (640, 440)
 
 
+@pytest.mark.slow  # ~60-125 s: a whole sweep; its report is tested on fixtures by default
 def test_every_model_sweep_end_to_end(tmp_path):
     done = run_sweep(
         [
@@ -254,6 +256,7 @@ def test_search_grids_name_real_options():
             assert option in cfg[group], f"{path.name}: {key}"
 
 
+@pytest.mark.slow  # ~20-35 s: an Optuna sweep
 def test_optuna_tuner_maximises_validation(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
     run_sweep(

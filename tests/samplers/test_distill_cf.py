@@ -1,5 +1,7 @@
 import logging
+import shutil
 from functools import partial
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -248,14 +250,30 @@ def test_validation_on_a_user_sample_scores_that_many_users(monkeypatch):
     assert support.meta["steps_run"] == 3
 
 
+CACHED = {"budget": 4, "gamma": 5, "tau": 2.0, "steps": 4, "lr": 0.05}
+"""The settings of the cache tests' supports (and ``tau=3`` for a second, different one)."""
+
+
+@pytest.fixture(scope="module")
+def two_cached_supports(tmp_path_factory) -> tuple[Path, np.ndarray, np.ndarray]:
+    """A support dir holding two distilled supports (``tau`` 2 and 3), distilled once for the
+    damage cases below (each copies the folder), with both matrices."""
+    folder = tmp_path_factory.mktemp("supports")
+    options = {**CACHED, "support_dir": str(folder)}
+    first = conf_sampler("distill_cf", **options).sample(tiny_split())
+    other = conf_sampler("distill_cf", **{**options, "tau": 3.0}).sample(tiny_split())
+    return folder, first.matrix, other.matrix
+
+
 @pytest.mark.parametrize("damage", ["swapped", "scaled", "negative_lambda", "truncated"])
-def test_a_cached_support_is_checked_and_rebuilt_when_wrong(damage, tmp_path, caplog):
+def test_a_cached_support_is_checked_and_rebuilt_when_wrong(
+    damage, two_cached_supports, tmp_path, caplog
+):
     """The cache gets from_file's checks and its key compared: never reused silently."""
     split = tiny_split()
-    options = {"budget": 4, "gamma": 5, "tau": 2.0, "steps": 4, "lr": 0.05}
-    options["support_dir"] = str(tmp_path)
-    first = conf_sampler("distill_cf", **options).sample(split)
-    other = conf_sampler("distill_cf", **{**options, "tau": 3.0}).sample(split)
+    folder, first, other = two_cached_supports
+    shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
+    options = {**CACHED, "support_dir": str(tmp_path)}
     mine = conf_sampler("distill_cf", **options).artifact_path(split, 4)
     theirs = conf_sampler("distill_cf", **{**options, "tau": 3.0}).artifact_path(split, 4)
     if damage == "swapped":
@@ -277,5 +295,5 @@ def test_a_cached_support_is_checked_and_rebuilt_when_wrong(damage, tmp_path, ca
     (line,) = [r.getMessage() for r in caplog.records if "rebuilding" in r.getMessage()]
     expected = "was made for config=" if damage == "swapped" else "is damaged ("
     assert line.startswith(f"cache {mine} {expected}"), line
-    np.testing.assert_allclose(again.matrix, first.matrix, atol=1e-6)  # distilled again
-    assert not np.allclose(other.matrix, first.matrix)
+    np.testing.assert_allclose(again.matrix, first, atol=1e-6)  # distilled again
+    assert not np.allclose(other, first)
