@@ -1,15 +1,15 @@
 """Interleaved A/B of the headline jobs: the working tree against another commit, same machine.
 
-    python benchmarks/ab.py --ref 0bca797 [--pairs 3] [--jobs infinite_ae,ease,distill_step]
-        [--path ../shared/datasets/ml-1m-paper] [--study]
+    python benchmarks/ab.py --ref 0bca797 [--ref main …] [--pairs 3]
+        [--jobs infinite_ae,ease,distill_step] [--path ../shared/datasets/ml-1m-paper] [--study]
 
-The other commit is checked out beside this one (``git worktree add --detach`` under
+Each other commit is checked out beside this one (``git worktree add --detach`` under
 ``/tmp/infrec-ab-<commit>``, kept for the next run) and the working tree copied to a scratch
 folder as the script starts (edits made meanwhile stay out); each side runs from its own
 ``src/`` through ``PYTHONPATH`` with this checkout's virtual environment, so both share every
-installed package and differ only in the project's code. Each pair runs every job once per
-side, the side that goes first alternating from pair to pair; a float32 GEMM rate is measured
-before each pair.
+installed package and differ only in the project's code. Each round ("pair") runs every job
+once per side, the order of the sides rotating from round to round; a float32 GEMM rate is
+measured before each round.
 
 Jobs (``--jobs``; each a fresh process, timed by ``wait4``: wall, user and system CPU, peak RSS):
 
@@ -20,10 +20,10 @@ Jobs (``--jobs``; each a fresh process, timed by ``wait4``: wall, user and syste
 - ``study`` (only with ``--study``, about 8 minutes a side): ``dvc repro --force`` of the default
   study in a throw-away copy of each side, with ``data/`` linked from this checkout.
 
-Prepared splits are cached per side before the first pair (untimed). Printed per job and side:
-min/median/max of every figure and the ratio of the medians (other ÷ working tree, with the
-per-pair ratios' min/median/max), the test metrics of both sides (they must agree), the
-load average, and the ∞-AE job's dense FLOPs over the measured GEMM rate (its floor).
+Prepared splits are cached per side before the first round (untimed). Printed per job and
+side: min/median/max of every figure and, for each other side, the ratio of the medians (other
+÷ working tree, with the per-round ratios' min/median/max), every side's test metrics (they must
+agree), the load average, and the ∞-AE job's dense FLOPs over the measured GEMM rate (its floor).
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def git(*args: str, cwd: Path = ROOT) -> str:
 
 def working_tree(into: Path) -> Side:
     """A snapshot of this checkout's files (tracked and untracked, not ignored) under ``into``:
-    edits made while the pairs run do not leak into the working tree's side."""
+    edits made while the rounds run do not leak into the working tree's side."""
     for name in git("ls-files", "-co", "--exclude-standard").splitlines():
         if (ROOT / name).is_file():
             (into / name).parent.mkdir(parents=True, exist_ok=True)
@@ -138,7 +138,7 @@ def train_cmd(side: Side, path: str, work: Path, *overrides: str) -> list[str]:
 
 
 def prepare(side: Side, path: str, work: Path) -> None:
-    """The side's prepared-split cache for the ML-1M split (untimed, before the pairs)."""
+    """The side's prepared-split cache for the ML-1M split (untimed, before the rounds)."""
     cmd = [
         sys.executable,
         "-m",
@@ -214,8 +214,10 @@ def paper_job_tflop(users: int = 6040, items: int = 3706, positive_lambdas: int 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ref", required=True, help="the commit to compare with (any git ref)")
-    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument(
+        "--ref", action="append", required=True, help="a commit to compare with (repeatable)"
+    )
+    parser.add_argument("--pairs", type=int, default=3, help="rounds (each side once a round)")
     parser.add_argument("--jobs", default="infinite_ae,ease,distill_step")
     parser.add_argument("--path", default=str(ROOT.parent / "shared/datasets/ml-1m-paper"))
     parser.add_argument("--study", action="store_true", help="also the default dvc repro study")
@@ -231,20 +233,22 @@ def main() -> None:
     rates: list[float] = []
     loads = [os.getloadavg()]
     with tempfile.TemporaryDirectory(prefix="infrec-ab-") as tmp:
-        sides = [working_tree(Path(tmp, "working-tree")), other_side(args.ref)]
+        sides = [working_tree(Path(tmp, "working-tree")), *map(other_side, args.ref)]
         works = {side.name: Path(tmp, f"side{n}") for n, side in enumerate(sides)}
         for side in sides:
             prepare(side, args.path, works[side.name])
         for pair in range(args.pairs):
             rates.append(gemm_gflops())
-            order = sides if pair % 2 == 0 else sides[::-1]
+            turn = pair % len(sides)
+            order = sides[turn:] + sides[:turn]
             for job in jobs:
                 for side in order:
                     result = run_job(job, side, args.path, works[side.name])
                     results.setdefault((job, side.name), []).append(result)
                     print(
-                        f"pair {pair + 1} {job:<13} {side.name:<24} wall {result.wall_s:7.1f} s"
-                        f"  sys {result.sys_s:5.1f} s  rss {result.peak_rss_mib:6.0f} MiB",
+                        f"round {pair + 1} {job:<13} {side.name:<24} wall {result.wall_s:7.1f} s"
+                        f"  sys {result.sys_s:5.1f} s  rss {result.peak_rss_mib:6.0f} MiB"
+                        + "".join(f"  {k} {v:.2f}" for k, v in result.extra.items()),
                         flush=True,
                     )
             loads.append(os.getloadavg())
@@ -257,18 +261,18 @@ def main() -> None:
             for name in names:
                 values = [getattr(r, name) if name in FIGURES else r.extra[name] for r in runs]
                 print(f"{job:<13} {side.name:<24} {name:<20} {spread(values)}")
-        base, other = (results[(job, s.name)] for s in sides)
-        for name in FIGURES:
-            pair_ratios = [
-                getattr(o, name) / getattr(b, name) for b, o in zip(base, other, strict=True)
-            ]
-            med = statistics.median(getattr(o, name) for o in other) / statistics.median(
-                getattr(b, name) for b in base
-            )
-            print(
-                f"{job:<13} {'ratio other/working':<24} {name:<20} {spread(pair_ratios)}"
-                f"   (of medians {med:.3f})"
-            )
+        base = results[(job, sides[0].name)]
+        for side in sides[1:]:
+            other = results[(job, side.name)]
+            for name in FIGURES:
+                ratios = [
+                    getattr(o, name) / getattr(b, name) for b, o in zip(base, other, strict=True)
+                ]
+                med = statistics.median(getattr(o, name) for o in other) / statistics.median(
+                    getattr(b, name) for b in base
+                )
+                label = f"{side.name.split()[0]}/working"
+                print(f"{job:<13} {label:<24} {name:<20} {spread(ratios)}   (of medians {med:.3f})")
         for side in sides:
             if results[(job, side.name)][0].metrics:
                 shown = {
@@ -286,7 +290,7 @@ def main() -> None:
             wall = statistics.median(r.wall_s for r in results[("infinite_ae", side.name)])
             ratio = wall * rate / flop / 1e3
             print(f"  {side.name:<24} median wall {wall:6.1f} s = {ratio:.2f}× floor")
-    print("load average (1, 5, 15 min), start and after each pair:", np.round(loads, 2).tolist())
+    print("load average (1, 5, 15 min), start and after each round:", np.round(loads, 2).tolist())
 
 
 if __name__ == "__main__":

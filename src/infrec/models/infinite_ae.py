@@ -96,11 +96,17 @@ class KernelRows:
         """One shared cache of :data:`KERNEL_CACHE_BYTES` for a grid of several λ, else none."""
         return cls(KERNEL_CACHE_BYTES) if len(lambdas) > 1 else None
 
-    def get(self, context, rows: np.ndarray, compute) -> np.ndarray:
-        """``compute(rows)`` for ``context``, or the block computed before."""
+    def enter(self, context) -> None:
+        """``context`` is about to be scored. The first context of the grid (validation, even
+        when it is scored in-sample, without kernel rows) is the shared one; a later one is the
+        chosen λ scoring the test context alone, whose blocks are not kept."""
         if context is not self._context:
             self._sharing = self._context is None  # a second context: the test, one λ
             self._context, self._blocks, self._bytes = context, {}, 0
+
+    def get(self, context, rows: np.ndarray, compute) -> np.ndarray:
+        """``compute(rows)`` for ``context``, or the block computed before."""
+        self.enter(context)
         key = np.asarray(rows).tobytes()
         block = self._blocks.get(key)
         if block is None:
@@ -149,6 +155,8 @@ class InfiniteAEFitted(Fitted):
         return self._alpha
 
     def scorer(self, context: sp.csr_matrix) -> ScoreFn:
+        if self.kernel_rows is not None:
+            self.kernel_rows.enter(context)
         if same_rows(context, self.support):
             return self._in_sample()
         return self._kernel_scorer(context)
@@ -157,7 +165,13 @@ class InfiniteAEFitted(Fitted):
         """``K(C, X) α`` for blocks of context users."""
         alpha, x, depth, n0 = self.alpha, self.x, self.depth, self.x.shape[1]
         context_gram = self._context_gram(context)
-        sq_support = (x * x).sum(1)
+        # squared row norms in row pieces: no support-sized temporary
+        sq_support = np.concatenate(
+            [
+                np.asarray((x[i : i + SCORE_ROWS] * x[i : i + SCORE_ROWS]).sum(1))
+                for i in range(0, x.shape[0], SCORE_ROWS)
+            ]
+        )
 
         if multi_device():  # each device scores its share of the block's users
             alpha_all, sq_all = replicate(np.asarray(alpha)), replicate(np.asarray(sq_support))
