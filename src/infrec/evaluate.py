@@ -23,11 +23,8 @@ the memory budget chooses).
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
@@ -285,21 +282,20 @@ def evaluate(score_fn: Callable[[np.ndarray], np.ndarray], task: EvalTask) -> di
     """Metrics of ``score_fn`` on an :class:`EvalTask` (see the module docstring).
 
     ``score_fn`` is called once per block of ``task.block_users`` users; its scores are ranked
-    in chunks of :data:`RANK_ROWS` users, on every core this process may use (NumPy's
-    partitions and sorts release the GIL), and never written to (no copy of the block is made).
-    The chunks' sums are added in chunk order, so the metrics do not depend on the threads.
+    in chunks of :data:`RANK_ROWS` users and never written to (no copy of the block is made).
+    The AUC's target and negative scores go to two arrays sized up front, so nothing the
+    evaluation keeps is allocated between the chunks' temporaries (which would pin them in the
+    heap).
     """
     n_users, n_items = task.targets.shape
     sums = {f"{m}@{k}": 0.0 for m in RANKING_METRICS for k in task.ks}
-    pos_scores: list[np.ndarray] = []
-    neg_scores: list[np.ndarray] = []
+    pos_scores = np.empty(int(np.diff(task.targets.indptr)[task.users].sum()))
+    neg_scores = np.empty(int(task.negatives_valid.sum()))
+    n_pos = n_neg = 0
     n_blocks = -(-len(task.users) // task.block_users)
-    with (
-        Progress(
-            n_blocks, "evaluate blocks", every=1, logger=log, level=logging.DEBUG, bar_from=4
-        ) as progress,
-        ThreadPoolExecutor(len(os.sched_getaffinity(0))) as pool,
-    ):
+    with Progress(
+        n_blocks, "evaluate blocks", every=1, logger=log, level=logging.DEBUG, bar_from=4
+    ) as progress:
         for start in range(0, len(task.users), task.block_users):
             rows = task.users[start : start + task.block_users]
             scores = np.asarray(score_fn(rows))
@@ -308,24 +304,18 @@ def evaluate(score_fn: Callable[[np.ndarray], np.ndarray], task: EvalTask) -> di
                     f"model returned scores of shape {scores.shape}, "
                     f"expected {(len(rows), n_items)}"
                 )
-            chunks = range(0, len(rows), RANK_ROWS)
-            ranked = pool.map(
-                partial(_rank, task=task),
-                [scores[c : c + RANK_ROWS] for c in chunks],
-                [slice(start + c, start + min(c + RANK_ROWS, len(rows))) for c in chunks],
-            )
-            for part, pos, neg in ranked:
+            for c in range(0, len(rows), RANK_ROWS):
+                at = slice(start + c, start + min(c + RANK_ROWS, len(rows)))
+                part, pos, neg = _rank(scores[c : c + RANK_ROWS], at, task)
                 for key, value in part.items():
                     sums[key] += value
-                pos_scores.append(pos)
-                neg_scores.append(neg)
+                pos_scores[n_pos : n_pos + len(pos)] = pos
+                neg_scores[n_neg : n_neg + len(neg)] = neg
+                n_pos, n_neg = n_pos + len(pos), n_neg + len(neg)
             progress.update()
     n_eval = len(task.users)
     metrics = {key: value / n_eval for key, value in sums.items()} if n_eval else {}
-    auc = pooled_auc(
-        np.concatenate(pos_scores) if pos_scores else np.zeros(0),
-        np.concatenate(neg_scores) if neg_scores else np.zeros(0),
-    )
+    auc = pooled_auc(pos_scores[:n_pos], neg_scores[:n_neg])  # ≤ the sizes (duplicate entries)
     if np.isfinite(auc):  # undefined without a positive and a negative: left out, not NaN
         metrics["auc"] = auc
     metrics["n_users"] = float(n_eval)

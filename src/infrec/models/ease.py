@@ -24,6 +24,10 @@ from infrec.models.base import Fitted, Model, Monitor, ScoreFn
 from infrec.numerics import resolve_dtype
 from infrec.sparse import GRAM_BLOCK_BYTES, gram_workers, item_gram, rows_matmul
 
+SCORE_ROWS = 1024
+"""Users scored per sparse product: a 6,040-user evaluation block as one product held its
+device result and host copy (89 MB each on ML-1M) at once (docs/performance.md, issue 25)."""
+
 
 def ease_weights(item_gram: Array, lam: float) -> Array:
     """The EASE item-item matrix ``B`` for an item Gram matrix and an absolute λ."""
@@ -46,7 +50,18 @@ class EASEFitted(Fitted):
         if sp.issparse(context):
             context = sp.csr_matrix(context, dtype=w.dtype)
             w_device = jnp.asarray(w)
-            return lambda rows: rows_matmul(context, row_index(rows), w_device)
+
+            def sparse(rows: np.ndarray) -> np.ndarray:
+                """One output array filled ``SCORE_ROWS`` users at a time (the product's
+                device buffers stay that size whatever the evaluation block is)."""
+                rows = np.asarray(rows)
+                out = np.empty((len(rows), w.shape[1]), w.dtype)
+                for start in range(0, len(rows), SCORE_ROWS):
+                    part = row_index(rows[start : start + SCORE_ROWS])
+                    out[start : start + SCORE_ROWS] = rows_matmul(context, part, w_device)
+                return out
+
+            return sparse
         return lambda rows: np.asarray(
             matmul(asarray(dense_rows(context, rows, w.dtype), w.dtype), w)
         )
