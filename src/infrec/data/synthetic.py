@@ -319,9 +319,7 @@ def check_options(cfg: Any) -> None:
             raise InfrecError(f"dataset.{key}={cfg.get(key)}: must be > 0")
 
 
-def item_draws(
-    cfg: Any, rng: np.random.Generator, n_users: int, popularity: np.ndarray
-) -> tuple[ItemDraw, BlockWeights]:
+def item_draws(cfg: Any, n_users: int, popularity: np.ndarray) -> tuple[ItemDraw, BlockWeights]:
     """The draws of the config's ``mode`` (tastes drawn from their own stream of the seed, so
     ``popularity`` mode draws exactly what the generator drew before tastes existed)."""
     if str(cfg.get("mode", "taste")) == "popularity":
@@ -348,7 +346,7 @@ def generate(cfg: Any) -> Interactions:
     counts = activity(rng, users, items, total, minimum, float(cfg.get("user_tail", 1.5)))
     ranks = rng.permutation(items) + 1.0
     popularity = ranks ** -float(cfg.get("item_exponent", 1.0))
-    draw, log_weights = item_draws(cfg, rng, users, popularity)
+    draw, log_weights = item_draws(cfg, users, popularity)
     u, i = distinct_pairs(rng, counts, items, draw, log_weights)
     order = rng.permutation(len(u))  # file order carries no information
     return Interactions(
