@@ -337,11 +337,12 @@ def first_screen(clone: Clone, command: str, where: Path) -> Shot:
         "for line in text.splitlines()[:40]:\n"
         f"    print(re.sub(r'\\x1b\\[[0-9;]*[A-Za-z]', '', line)[:{WIDTH}].rstrip())\n"
     )
-    clone.env["DVC_PAGER"] = f"{sys.executable} {pager}"
-    try:
+    plain = dict(clone.env)
+    clone.env.update(DVC_PAGER=f"{sys.executable} {pager}", TERM="xterm-256color")
+    try:  # (a dumb terminal would make DVC squeeze the table before paging it)
         shot = clone.run(f"script -qec {shlex.quote(command)} /dev/null")
     finally:
-        del clone.env["DVC_PAGER"]
+        clone.env = plain
     text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", shot.output.replace("\r", ""))
     lines = [line for line in text.splitlines() if line.strip()]
     return Shot(command, "\n".join(lines), shot.status, shot.seconds)
