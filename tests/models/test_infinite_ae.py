@@ -154,3 +154,17 @@ def test_the_lambda_grid_computes_each_context_kernel_block_once(data, monkeypat
         fitted[1].scorer(test)(blocks[0])
     assert calls == [6, 6, 6, 6]  # a second context: computed every time, nothing kept
     assert fitted[0].kernel_rows._blocks == {}
+
+
+def test_kernel_rows_not_kept_for_test_after_in_sample_validation():
+    """Validation scored in-sample (the full-data sampler) still counts as the grid's first
+    context: the test context's kernel rows, scored by one λ, are not kept."""
+    rng = np.random.default_rng(0)
+    support = sp.csr_matrix((rng.random((12, 9)) < 0.4).astype(np.float32))
+    model = conf_model("infinite_ae", lambdas=[1.0, 5.0])
+    fitted = [f for _, f in model.candidates(support)]
+    for f in fitted:
+        f.scorer(support)(np.arange(12))  # in-sample validation: no kernel rows
+    test = sp.csr_matrix(support + sp.csr_matrix(np.eye(12, 9, dtype=np.float32)))
+    fitted[1].scorer(test)(np.arange(12))
+    assert fitted[0].kernel_rows._blocks == {}
