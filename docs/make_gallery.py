@@ -264,7 +264,7 @@ def debug_section(clone: Clone, where: Path) -> str:
     shown = {
         k: v
         for k, v in sorted(infinite["summary"].items())
-        if k.startswith(("test/", "hp/", "seconds/"))
+        if k.startswith(("test/", "hp/", "time/"))
     }
     return (
         "## The debug study (`experiment=debug`)\n\n"
