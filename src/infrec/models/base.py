@@ -21,6 +21,25 @@ import scipy.sparse as sp
 from infrec.memory import Need
 from infrec.registry import build
 
+SCORE_ROWS = 1024
+"""Users scored at once inside an evaluation block (:func:`score_in_pieces`): a model's scoring
+temporaries stay ``SCORE_ROWS`` rows whatever the block holds (6,040-user blocks of ML-1M held
+their device results, host copies and kernel rows whole; docs/performance.md, issue 25)."""
+
+
+def score_in_pieces(
+    rows: np.ndarray, width: int, dtype: Any, score: Callable[[np.ndarray], Any]
+) -> np.ndarray:
+    """``score(rows)`` as one ``(len(rows), width)`` array filled :data:`SCORE_ROWS` users at a
+    time, ``score`` called on each piece of ``rows``."""
+    rows = np.asarray(rows)
+    out = np.empty((len(rows), width), dtype)
+    for start in range(0, len(rows), SCORE_ROWS):
+        part = rows[start : start + SCORE_ROWS]
+        out[start : start + len(part)] = score(part)
+    return out
+
+
 ScoreFn = Callable[[np.ndarray], np.ndarray]
 """Scores (users × items, float) for an array of user indices."""
 

@@ -20,13 +20,9 @@ import scipy.sparse as sp
 from infrec.data.matrix import dense_rows, row_index
 from infrec.linalg import Array, asarray, check_lambdas, cho_solve, gram, matmul, stable_cholesky
 from infrec.memory import FIT, Need, itemsize
-from infrec.models.base import Fitted, Model, Monitor, ScoreFn
+from infrec.models.base import Fitted, Model, Monitor, ScoreFn, score_in_pieces
 from infrec.numerics import resolve_dtype
 from infrec.sparse import GRAM_BLOCK_BYTES, gram_workers, item_gram, rows_matmul
-
-SCORE_ROWS = 1024
-"""Users scored per sparse product: a 6,040-user evaluation block as one product held its
-device result and host copy (89 MB each on ML-1M) at once (docs/performance.md, issue 25)."""
 
 
 def ease_weights(item_gram: Array, lam: float) -> Array:
@@ -51,17 +47,12 @@ class EASEFitted(Fitted):
             context = sp.csr_matrix(context, dtype=w.dtype)
             w_device = jnp.asarray(w)
 
-            def sparse(rows: np.ndarray) -> np.ndarray:
-                """One output array filled ``SCORE_ROWS`` users at a time (the product's
-                device buffers stay that size whatever the evaluation block is)."""
-                rows = np.asarray(rows)
-                out = np.empty((len(rows), w.shape[1]), w.dtype)
-                for start in range(0, len(rows), SCORE_ROWS):
-                    part = row_index(rows[start : start + SCORE_ROWS])
-                    out[start : start + SCORE_ROWS] = rows_matmul(context, part, w_device)
-                return out
-
-            return sparse
+            return lambda rows: score_in_pieces(  # device buffers of SCORE_ROWS users
+                rows,
+                w.shape[1],
+                w.dtype,
+                lambda part: rows_matmul(context, row_index(part), w_device),
+            )
         return lambda rows: np.asarray(
             matmul(asarray(dense_rows(context, rows, w.dtype), w.dtype), w)
         )

@@ -41,7 +41,7 @@ from infrec.errors import InfrecError
 from infrec.kernels.ntk import ntk_from_gram, ntk_times
 from infrec.linalg import Array, asarray, check_lambdas, cho_solve, gram, matmul, stable_cholesky
 from infrec.memory import FIT, SCORE, Need, itemsize
-from infrec.models.base import Fitted, Model, Monitor, ScoreFn
+from infrec.models.base import SCORE_ROWS, Fitted, Model, Monitor, ScoreFn, score_in_pieces
 from infrec.numerics import resolve_dtype
 from infrec.sharding import multi_device, replicate, shard_rows, to_host
 from infrec.sparse import csr_matmul, rows_matmul
@@ -63,12 +63,6 @@ def same_rows(a: sp.spmatrix | np.ndarray, b: sp.spmatrix | np.ndarray) -> bool:
     dense = [m.toarray() if sp.issparse(m) else np.asarray(m) for m in (a, b)]
     return bool(np.array_equal(dense[0], dense[1]))
 
-
-SCORE_ROWS = 1024
-"""Context users whose kernel rows are built at once while scoring a block: the Gram rows, the
-kernel and its elementwise intermediates are ``SCORE_ROWS × support users`` each, however many
-users the evaluation block holds (6,040-user blocks of ML-1M's test context held ~1.3 GB of
-them; docs/performance.md)."""
 
 KERNEL_CACHE_BYTES = 1024**3
 """At most this many bytes of context kernel rows kept for a λ grid (:class:`KernelRows`)."""
@@ -196,14 +190,12 @@ class InfiniteAEFitted(Fitted):
 
         shared = self.kernel_rows
 
-        def score(rows: np.ndarray) -> np.ndarray:
-            rows = np.asarray(rows)
-            out = np.empty((len(rows), x.shape[1]), x.dtype)
-            for start in range(0, len(rows), SCORE_ROWS):
-                part = rows[start : start + SCORE_ROWS]
-                k = kernel(part) if shared is None else shared.get(context, part, kernel)
-                out[start : start + len(part)] = np.asarray(matmul(k, alpha))
-            return out
+        def piece(rows: np.ndarray) -> np.ndarray:
+            k = kernel(rows) if shared is None else shared.get(context, rows, kernel)
+            return np.asarray(matmul(k, alpha))
+
+        def score(rows: np.ndarray) -> np.ndarray:  # kernel rows of SCORE_ROWS users at a time
+            return score_in_pieces(rows, x.shape[1], x.dtype, piece)
 
         return score
 
