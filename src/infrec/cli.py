@@ -84,9 +84,14 @@ def check_overrides(argv: list[str], config_name: str) -> None:
     keys = []
     for o in overrides:
         key = o.key_or_group
-        if key.split(".")[0].split("/")[0] == "hydra" or o.is_delete():
+        if o.is_delete():
             continue
-        if (config_dir() / key).is_dir():
+        if key.startswith("hydra/"):  # hydra/launcher=…: Hydra checks it
+            groups.append(_group_override(o))
+            continue
+        if key.split(".")[0] == "hydra":
+            continue
+        if _is_group(key):
             options = _choices(key)
             for value in _values(o):
                 if value not in options and value != "null":
@@ -94,53 +99,71 @@ def check_overrides(argv: list[str], config_name: str) -> None:
                         f"{key}={value}: no such {key}; choose one of {', '.join(options)}"
                         + _closest(value, options)
                     )
-            groups.append(f"{'+' if o.is_add() else ''}{key}={_values(o)[0]}" if _values(o) else "")
+            groups.append(_group_override(o))
         else:
             keys.append(o)
+    cfg = _compose([g for g in groups if g], config_name)
+    if cfg is None:  # composition errors are Hydra's to report
+        return
     if keys:
-        _check_keys(keys, [g for g in groups if g], config_name)
-    _check_output_dir(overrides, "-m" in argv or "--multirun" in argv, config_name)
+        _check_keys(keys, cfg)
+    _check_output_dir(overrides, "-m" in argv or "--multirun" in argv, cfg)
 
 
-def _first(o: Any) -> str:
-    """An override with a sweep cut to its first value (``seed=1,2`` → ``seed=1``)."""
+def _is_group(key: str) -> bool:
+    """Whether ``key`` names a config group (``model``, ``hydra/launcher``), not a value."""
+    return key.startswith("hydra/") or (config_dir() / key).is_dir()
+
+
+def _group_override(o: Any) -> str:
+    """A group override with a sweep cut to its first choice (``model=ease,mf`` → ``model=ease``);
+    empty for ``group=null``."""
     values = _values(o)
-    prefix = "++" if o.is_force_add() else "+" if o.is_add() else ""
-    return f"{prefix}{o.key_or_group}={values[0] if values else 'null'}"
+    return f"{'+' if o.is_add() else ''}{o.key_or_group}={values[0]}" if values else ""
 
 
-def _check_output_dir(overrides: list[Any], multirun: bool, config_name: str) -> None:
-    """The run dir (or, in a multirun, the sweep dir) Hydra will create, proved writable."""
+def _compose(groups: list[str], config_name: str) -> Any:
+    """The config (with Hydra's own node) for the group choices alone, or None when it does not
+    compose. Composed once, here: it is most of the checks' cost (~0.3 s a composition)."""
     from hydra import compose, initialize_config_dir
+
+    try:
+        with initialize_config_dir(str(config_dir()), version_base="1.3"):
+            return compose(config_name, overrides=groups, return_hydra_config=True)
+    except Exception:
+        return None
+
+
+def _first_value(o: Any) -> Any:
+    """An override's value, a sweep's first (typed, as Hydra would set it)."""
+    return next(iter(o.sweep_iterator())) if o.is_sweep_override() else o.value()
+
+
+def _check_output_dir(overrides: list[Any], multirun: bool, cfg: Any) -> None:
+    """The run dir (or, in a multirun, the sweep dir) Hydra will create, proved writable: the
+    composed config with every key override applied (group choices are in it already)."""
     from omegaconf import OmegaConf
 
     from infrec.paths import check_writable
 
     try:
-        with initialize_config_dir(str(config_dir()), version_base="1.3"):
-            cfg = compose(
-                config_name,
-                overrides=[_first(o) for o in overrides if not o.is_delete()],
-                return_hydra_config=True,
-            )
+        cfg = cfg.copy()
+        for o in overrides:
+            if o.is_delete() or _is_group(o.key_or_group):
+                continue
+            OmegaConf.update(cfg, o.key_or_group, _first_value(o), force_add=True)
         multirun = multirun or str(OmegaConf.select(cfg, "hydra.mode")) == "RunMode.MULTIRUN"
         key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
         folder = OmegaConf.select(cfg, key)
-    except Exception:  # composition and resolution errors are Hydra's to report
+    except Exception:  # resolution errors are Hydra's to report
         return
     if folder:
         check_writable(folder, key)
 
 
-def _check_keys(keys: list[Any], groups: list[str], config_name: str) -> None:
-    from hydra import compose, initialize_config_dir
+def _check_keys(keys: list[Any], cfg: Any) -> None:
     from omegaconf import OmegaConf
 
-    try:
-        with initialize_config_dir(str(config_dir()), version_base="1.3"):
-            cfg = compose(config_name, overrides=groups)
-    except Exception:
-        return
     for o in keys:
         key = o.key_or_group
         parent, _, leaf = key.rpartition(".")
@@ -158,7 +181,8 @@ def _check_keys(keys: list[Any], groups: list[str], config_name: str) -> None:
             continue  # a new entry in a mapping (study.paper.<dataset>.<model>): its reader checks
         if not OmegaConf.is_dict(node):
             raise InfrecError(f"{text}: {parent or key} has no keys to set")
-        known = sorted(str(k) for k in node if not str(k).startswith("_"))
+        hidden = {"hydra"} if not parent else set()  # Hydra's own node, composed alongside
+        known = sorted(str(k) for k in node if not str(k).startswith("_") and str(k) not in hidden)
         where = f"{parent} ({_group_choice(parent, cfg)})" if parent else "the config"
         adding = " (infrec reads only the keys its configs declare)" if o.is_add() else ""
         raise InfrecError(
