@@ -1,6 +1,7 @@
 """Memory known before heavy work: what a fit and its evaluation will hold, against a budget.
 
-``runtime.memory_gb`` (default: the machine's physical memory) is the budget for a run's peak
+``runtime.memory_gb`` (default: the machine's physical memory, or the accelerator's when JAX runs
+on one and it has less — the dense arrays of a fit live there) is the budget for a run's peak
 RSS. Before fitting, the model lists the arrays it will hold (:meth:`Model.memory`, sizes from
 the support's shape alone) and the evaluation adds one block of scores; with what the process
 already holds (the split, the support), a total above the budget stops the run with one line
@@ -59,10 +60,24 @@ def resident_gb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / GB
 
 
+def device_gb() -> float | None:
+    """Memory of JAX's default device in GiB when it is an accelerator (a GPU's ``bytes_limit``:
+    what XLA's allocator may take), None on the CPU or when the device does not say."""
+    import jax
+
+    if jax.default_backend() == "cpu":
+        return None
+    stats = jax.devices()[0].memory_stats() or {}
+    limit = stats.get("bytes_limit")
+    return float(limit) / GB if limit else None
+
+
 def budget_gb(memory_gb: float | None) -> float:
-    """``runtime.memory_gb``, or the machine's memory when it is null."""
+    """``runtime.memory_gb``, or when it is null the machine's memory — the accelerator's where
+    JAX runs on one with less (kernels, factors and solutions are device arrays there)."""
     if memory_gb is None:
-        return machine_gb()
+        device = device_gb()
+        return machine_gb() if device is None else min(machine_gb(), device)
     if not float(memory_gb) > 0:
         raise InfrecError(f"runtime.memory_gb={memory_gb}: give a size in GB > 0, or null")
     return float(memory_gb)
@@ -118,13 +133,21 @@ def check(needs: list[Need], memory_gb: float | None, what: str, advice: str) ->
     planned = held + total_gb(needs)
     if planned > budget and needs:
         largest = max(needs, key=lambda n: n.bytes)
-        source = "runtime.memory_gb" if memory_gb is not None else "this machine's memory"
+        source = "runtime.memory_gb" if memory_gb is not None else _default_source()
         raise InfrecError(
             f"{what} needs ~{gb(planned)} GB ({gb(held)} GB held now, {gb(planned - held)} GB "
             f"to allocate), above {source} ({gb(budget)} GB); the largest array is the "
             f"{largest.describe()}; {advice}"
         )
     return planned
+
+
+def _default_source() -> str:
+    """What a null ``runtime.memory_gb`` stands for, in an error message."""
+    device = device_gb()
+    if device is not None and device < machine_gb():
+        return "the accelerator's memory"
+    return "this machine's memory"
 
 
 def gb(x: float) -> str:
