@@ -63,8 +63,17 @@ class DistillSettings:
             raise InfrecError(f"sampler.tau={self.tau}: the Gumbel temperature must be > 0")
         if self.steps < 1 or self.patience < 1 or self.lr <= 0:
             raise InfrecError("sampler.steps, sampler.patience and sampler.lr must be > 0")
-        if self.pool_factor is not None and self.pool_factor < 1:
-            raise InfrecError(f"sampler.pool_factor={self.pool_factor}: must be ≥ 1 (or null)")
+        if self.pool_factor is not None and self.pool_factor != 0 and self.pool_factor < 1:
+            raise InfrecError(
+                f"sampler.pool_factor={self.pool_factor}: must be ≥ 1, 0 (no noise: the expected "
+                "support) or null (fresh noise per row and sample)"
+            )
+        if self.pool_factor == 0 and self.tau <= 2:
+            raise InfrecError(
+                f"sampler.pool_factor=0 with sampler.tau={self.tau}: the expected support stands "
+                "for the multi-Gumbel sample only at temperatures above 2 (its noise has no "
+                "variance below); use a pool (sampler.pool_factor ≥ 1) or null"
+            )
         if self.depth < 1:
             raise InfrecError(f"sampler.depth={self.depth}: needs depth ≥ 1")
         if self.log_every < 1:
@@ -72,9 +81,12 @@ class DistillSettings:
 
     @property
     def pool(self) -> int | None:
-        """Gumbel vectors drawn per step (``None``: the literal independent estimator)."""
+        """Gumbel vectors drawn per step (``None``: the literal independent estimator; 0: none,
+        the expected support — :func:`infrec.distillation.estimator.sample_support`)."""
         if self.pool_factor is None:
             return None
+        if self.pool_factor == 0:
+            return 0
         return max(self.gamma, round(self.pool_factor * self.gamma))
 
     def as_dict(self) -> dict[str, Any]:
