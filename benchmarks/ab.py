@@ -15,8 +15,8 @@ Jobs (``--jobs``; each a fresh process, timed by ``wait4``: wall, user and syste
 
 - ``infinite_ae``: ``infrec-train dataset=ml-1m-paper logger=none`` (the paper job, 6-λ grid);
 - ``ease``: the same with ``model=ease``;
-- ``distill_step``: the side's ``benchmarks/bench_distill_step.py`` (its seconds per step, pooled
-  and literal estimator, are printed beside the process figures);
+- ``distill_step``: the side's ``benchmarks/bench_distill_step.py`` (its seconds per step, pooled,
+  expected (where the side has it) and literal estimator, are printed beside the process figures);
 - ``study`` (only with ``--study``, about 8 minutes a side): ``dvc repro --force`` of the default
   study in a throw-away copy of each side, with ``data/`` linked from this checkout.
 
@@ -166,7 +166,11 @@ def run_job(job: str, side: Side, path: str, work: Path) -> Result:
         cmd = [sys.executable, str(script), "--path", path, "--steps", "3", "--literal-steps", "1"]
         result, text = timed(cmd, side.env(), side.root)
         for line in text.splitlines():
-            for key, label in (("pooled_s_per_step", "pooled"), ("literal_s_per_step", "literal")):
+            for key, label in (
+                ("pooled_s_per_step", "pooled"),
+                ("expected_s_per_step", "expected"),
+                ("literal_s_per_step", "literal"),
+            ):
                 if line.startswith(label):
                     result.extra[key] = float(line.split("s/step")[0].split()[-1])
         return result
