@@ -1,6 +1,9 @@
 """LightGCN (He et al., 2020): embeddings smoothed over the user-item graph, trained with BPR.
 
-E⁽ˡ⁺¹⁾ = Â E⁽ˡ⁾ with Â = D^-½ A D^-½ on the bipartite graph of the (binarised) support;
+E⁽ˡ⁺¹⁾ = Â E⁽ˡ⁾ with Â = D^-½ A D^-½ on the bipartite graph of the (binarised) support — with
+``support_weights`` and a real-valued support, A holds its values as edge weights and D their
+sums, and the BPR triples are sampled with the values as probabilities
+(:class:`infrec.models.negatives.TrainingPairs`);
 the final embedding is the mean of layers 0…L. Propagation is two sparse CSR products per layer
 (``jax.experimental.sparse``, the backward pass a product with the stored transpose), the whole
 graph every step as in the paper. Loss: BPR on the final embeddings plus
@@ -23,7 +26,7 @@ import scipy.sparse as sp
 from infrec.errors import InfrecError
 from infrec.models.base import Monitor
 from infrec.models.mf import FactorFitted, bpr_triples_loss
-from infrec.models.negatives import batched, binary_support, pairs, sample_negatives
+from infrec.models.negatives import TrainingPairs, batched
 from infrec.models.training import TrainedModel, run_training
 from infrec.sparse import CSR, csr_pair, spmm
 
@@ -33,6 +36,18 @@ def normalised_graph(m: sp.csr_matrix) -> dict[str, CSR]:
     deg_u = np.maximum(np.diff(m.indptr), 1).astype(np.float64)
     deg_i = np.maximum(np.bincount(m.indices, minlength=m.shape[1]), 1).astype(np.float64)
     norm = sp.diags(1 / np.sqrt(deg_u)) @ (m > 0).astype(np.float64) @ sp.diags(1 / np.sqrt(deg_i))
+    ui, iu = csr_pair(norm)
+    return {"ui": ui, "iu": iu}
+
+
+def weighted_graph(w: np.ndarray) -> dict[str, CSR]:
+    """:func:`normalised_graph` with edge weights ``w`` (dense users × items ≥ 0): A = w and
+    D the weighted degrees (row and column sums; a zero sum counts as 1)."""
+    a = sp.csr_matrix(w.astype(np.float64))
+    deg_u = np.asarray(a.sum(1)).ravel()
+    deg_i = np.asarray(a.sum(0)).ravel()
+    deg_u[deg_u <= 0], deg_i[deg_i <= 0] = 1.0, 1.0
+    norm = sp.diags(1 / np.sqrt(deg_u)) @ a @ sp.diags(1 / np.sqrt(deg_i))
     ui, iu = csr_pair(norm)
     return {"ui": ui, "iu": iu}
 
@@ -75,6 +90,7 @@ class LightGCN(TrainedModel):
         layers: int,
         l2: float,
         fold_in_l2: float,
+        support_weights: bool,
         **train_opts,
     ):
         if int(layers) < 1:
@@ -82,6 +98,7 @@ class LightGCN(TrainedModel):
         super().__init__(**train_opts)
         self.dim, self.layers = int(dim), int(layers)
         self.l2, self.fold_in_l2 = float(l2), float(fold_in_l2)
+        self.support_weights = bool(support_weights)
 
     def settings(self) -> dict[str, float]:
         return {
@@ -94,17 +111,18 @@ class LightGCN(TrainedModel):
     def fit(
         self, support: sp.csr_matrix | np.ndarray, monitor: Monitor | None
     ) -> tuple[FactorFitted, dict[str, float]]:
-        m = binary_support(support)
-        users, items = pairs(m)
-        graph = normalised_graph(m)
+        source = TrainingPairs(support, self.support_weights)
+        weighted = source.weighted
+        graph = weighted_graph(source.weights) if weighted else normalised_graph(source.matrix)
         rng = np.random.default_rng(self.seed)
-        net = LightGCNNet(m.shape[0], m.shape[1], self.dim, self.layers)
-        params = net.init(jax.random.key(self.seed), users[:1], items[:1], items[:1], graph)
+        net = LightGCNNet(source.shape[0], source.shape[1], self.dim, self.layers)
+        one = np.zeros(1, np.int32)
+        params = net.init(jax.random.key(self.seed), one, one, one, graph)
         loss = partial(bpr_triples_loss, net, self.l2)
 
         def epoch(_: int) -> dict[str, np.ndarray]:
-            neg = sample_negatives(m, users, 1, rng)[:, 0]
-            return batched({"user": users, "pos": items, "neg": neg}, self.batch_size, rng)
+            users, pos, neg = source.epoch(1, rng)
+            return batched({"user": users, "pos": pos, "neg": neg[:, 0]}, self.batch_size, rng)
 
         propagate = jax.jit(lambda p: net.apply(p, graph, method=LightGCNNet.propagate))
 

@@ -2,7 +2,8 @@
 
 Each epoch pairs every support interaction with one uniformly sampled item the user lacks;
 loss = −mean log σ(s_ui − s_uj) + l2 · mean(‖e_u‖² + ‖e_i‖² + ‖e_j‖²). Real-valued supports are
-binarised (:mod:`infrec.models.negatives`).
+binarised, or with ``support_weights`` sampled with their values as probabilities
+(:class:`infrec.models.negatives.TrainingPairs`).
 
 Scoring: when the context has as many rows as the support (the support rows are the real users:
 ``sampler=full`` or ``random_interaction``) users keep their learned vectors. Otherwise (a
@@ -23,7 +24,7 @@ import optax
 import scipy.sparse as sp
 
 from infrec.models.base import Fitted, Monitor, ScoreFn
-from infrec.models.negatives import batched, binary_support, pairs, sample_negatives
+from infrec.models.negatives import TrainingPairs, batched
 from infrec.models.training import TrainedModel, run_training
 
 
@@ -85,9 +86,10 @@ class FactorFitted(Fitted):
 class MF(TrainedModel):
     name = "mf"
 
-    def __init__(self, dim: int, l2: float, fold_in_l2: float, **train_opts):
+    def __init__(self, dim: int, l2: float, fold_in_l2: float, support_weights: bool, **train_opts):
         super().__init__(**train_opts)
         self.dim, self.l2, self.fold_in_l2 = int(dim), float(l2), float(fold_in_l2)
+        self.support_weights = bool(support_weights)
 
     def settings(self) -> dict[str, float]:
         return {**super().settings(), "dim": float(self.dim), "l2": self.l2}
@@ -95,16 +97,16 @@ class MF(TrainedModel):
     def fit(
         self, support: sp.csr_matrix | np.ndarray, monitor: Monitor | None
     ) -> tuple[FactorFitted, dict[str, float]]:
-        m = binary_support(support)
-        users, items = pairs(m)
+        source = TrainingPairs(support, self.support_weights)
         rng = np.random.default_rng(self.seed)
-        net = MFNet(m.shape[0], m.shape[1], self.dim)
-        params = net.init(jax.random.key(self.seed), users[:1], items[:1], items[:1])
+        net = MFNet(source.shape[0], source.shape[1], self.dim)
+        one = np.zeros(1, np.int32)
+        params = net.init(jax.random.key(self.seed), one, one, one)
         loss = partial(bpr_triples_loss, net, self.l2)
 
         def epoch(_: int) -> dict[str, np.ndarray]:
-            neg = sample_negatives(m, users, 1, rng)[:, 0]
-            return batched({"user": users, "pos": items, "neg": neg}, self.batch_size, rng)
+            users, pos, neg = source.epoch(1, rng)
+            return batched({"user": users, "pos": pos, "neg": neg[:, 0]}, self.batch_size, rng)
 
         def fitted(params) -> FactorFitted:
             tables = params["params"]

@@ -2,7 +2,10 @@
 
 Real-valued supports (Distill-CF output) are binarised first with
 :func:`infrec.data.matrix.binarize` (each row keeps its round(row sum) largest entries),
-since BPR and BCE need 0/1 positives. Everything here is vectorised over interactions.
+since BPR and BCE need 0/1 positives — or, with ``model.support_weights=true``, trained on as
+they are (:class:`TrainingPairs`): each epoch a row of mass m gives round(m) positives drawn
+with its values as probabilities and negatives drawn with 1 − value as probabilities.
+Everything here is vectorised over interactions.
 """
 
 from __future__ import annotations
@@ -24,6 +27,70 @@ def binary_support(support: sp.csr_matrix | np.ndarray) -> sp.csr_matrix:
     if m.nnz == 0:
         raise InfrecError("the support has no interactions to train on")
     return m
+
+
+def is_binary(support: sp.spmatrix | np.ndarray) -> bool:
+    """True when every stored value of ``support`` is 0 or 1."""
+    values = support.data if sp.issparse(support) else np.asarray(support)
+    return bool(np.all((values == 0) | (values == 1)))
+
+
+def draw_from_rows(
+    weights: np.ndarray, users: np.ndarray, n: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``n`` items per entry of ``users``, drawn with replacement with probabilities ∝ the
+    user's row of ``weights`` (rows with positive sums; zero-weight items are never drawn).
+
+    Vectorised inverse CDF: each row's normalised cumulative sum is shifted by its row index so
+    one ``searchsorted`` over the flattened rows serves every user.
+    """
+    n_rows, n_items = weights.shape
+    cdf = np.cumsum(weights, axis=1, dtype=np.float64)
+    cdf /= cdf[:, -1:]
+    cdf[:, -1] = 1.0
+    flat = (cdf + np.arange(n_rows)[:, None]).ravel()
+    u = users.astype(np.int64)[:, None]
+    pos = np.searchsorted(flat, u + rng.random((len(users), n)), side="right")
+    return np.minimum(pos - u * n_items, n_items - 1).astype(np.int32)
+
+
+class TrainingPairs:
+    """Each epoch's (user, positive, negatives) from a support.
+
+    Binary supports (and real-valued ones unless ``weighted``, binarised by
+    :func:`binary_support`): every interaction once, negatives uniform among the items the user
+    lacks. ``weighted`` real-valued supports: round(row mass) positives per row (at least one)
+    drawn ∝ its values, negatives drawn ∝ 1 − value.
+    """
+
+    def __init__(self, support: sp.csr_matrix | np.ndarray, weighted: bool):
+        self.weighted = bool(weighted) and not is_binary(support)
+        if not self.weighted:
+            self.matrix = binary_support(support)
+            self.shape = self.matrix.shape
+            self.users, self.items = pairs(self.matrix)
+            return
+        dense = support.toarray() if sp.issparse(support) else np.asarray(support)
+        self.weights = np.clip(dense.astype(np.float64), 0.0, 1.0)
+        mass = self.weights.sum(1)
+        if not np.all(mass > 0) or not np.all(mass < self.weights.shape[1]):
+            raise InfrecError(
+                "model.support_weights: every support row needs an item of value > 0 and one < 1"
+            )
+        self.shape = self.weights.shape
+        counts = np.maximum(np.rint(mass).astype(np.int64), 1)
+        self.users = np.repeat(np.arange(self.shape[0], dtype=np.int32), counts)
+        self.items = None
+
+    def epoch(
+        self, negatives: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(users, positives, negatives of shape (len(users), ``negatives``)) for one epoch."""
+        if not self.weighted:
+            return self.users, self.items, sample_negatives(self.matrix, self.users, negatives, rng)
+        pos = draw_from_rows(self.weights, self.users, 1, rng)[:, 0]
+        neg = draw_from_rows(1.0 - self.weights, self.users, negatives, rng)
+        return self.users, pos, neg
 
 
 def pairs(m: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:

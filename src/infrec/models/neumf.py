@@ -4,8 +4,10 @@ score(u, i) = hᵀ [p_u ⊙ q_i ; MLP([p'_u ; q'_i])] (a logit); loss = binary c
 support interaction and ``negatives`` items the user lacks, resampled every epoch. The MLP's first
 layer is written as two Dense maps (user half, item half) whose sum equals one Dense on the
 concatenation; this lets full ranking broadcast users against all items without building pair
-inputs. Real-valued supports are binarised. No GMF/MLP pre-training (the paper reports it as an
-optional refinement); L2 regularisation is Adam's ``weight_decay`` (0 by default, as published).
+inputs. Real-valued supports are binarised, or with ``support_weights`` sampled with their values
+as probabilities (:class:`infrec.models.negatives.TrainingPairs`). No GMF/MLP pre-training (the
+paper reports it as an optional refinement); L2 regularisation is Adam's ``weight_decay`` (0 by
+default, as published).
 
 Users outside the support (a user subset, synthetic users) are *folded in*: new user embeddings,
 trained for ``fold_in_epochs`` with the same loss on each user's own history while every item and
@@ -26,7 +28,7 @@ import scipy.sparse as sp
 
 from infrec.errors import InfrecError
 from infrec.models.base import Fitted, Monitor, ScoreFn
-from infrec.models.negatives import batched, binary_support, pairs, sample_negatives
+from infrec.models.negatives import TrainingPairs, batched, binary_support
 from infrec.models.training import TrainedModel, run_epoch, run_training
 
 SCORE_CHUNK = 256
@@ -87,11 +89,10 @@ def pointwise_loss(net: NeuMFNet, params, batch: dict, data=None) -> jax.Array:
 
 
 def pointwise_batches(
-    m: sp.csr_matrix, negatives: int, batch_size: int, rng: np.random.Generator
+    source: TrainingPairs, negatives: int, batch_size: int, rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
-    """One epoch: every interaction (label 1) and ``negatives`` sampled items per one (label 0)."""
-    users, items = pairs(m)
-    neg = sample_negatives(m, users, negatives, rng)
+    """One epoch: every positive (label 1) and ``negatives`` sampled items per one (label 0)."""
+    users, items, neg = source.epoch(negatives, rng)
     all_users = np.concatenate([users, np.repeat(users, negatives)])
     all_items = np.concatenate([items, neg.ravel()])
     labels = np.concatenate([np.ones(len(users)), np.zeros(neg.size)]).astype(np.float32)
@@ -138,6 +139,7 @@ class NeuMF(TrainedModel):
         negatives: int,
         weight_decay: float,
         fold_in_epochs: int,
+        support_weights: bool,
         **train_opts,
     ):
         mlp_layers = tuple(int(w) for w in mlp_layers)
@@ -151,6 +153,7 @@ class NeuMF(TrainedModel):
         self.gmf_dim, self.mlp_layers = int(gmf_dim), mlp_layers
         self.negatives, self.weight_decay = int(negatives), float(weight_decay)
         self.fold_in_epochs = int(fold_in_epochs)
+        self.support_weights = bool(support_weights)
 
     def settings(self) -> dict[str, float]:
         return {
@@ -167,9 +170,9 @@ class NeuMF(TrainedModel):
     def fit(
         self, support: sp.csr_matrix | np.ndarray, monitor: Monitor | None
     ) -> tuple[NeuMFFitted, dict[str, float]]:
-        m = binary_support(support)
+        source = TrainingPairs(support, self.support_weights)
         rng = np.random.default_rng(self.seed)
-        net = NeuMFNet(m.shape[0], m.shape[1], self.gmf_dim, self.mlp_layers)
+        net = NeuMFNet(source.shape[0], source.shape[1], self.gmf_dim, self.mlp_layers)
         params = net.init(
             jax.random.key(self.seed), jnp.zeros(1, jnp.int32), jnp.zeros(1, jnp.int32)
         )
@@ -177,7 +180,7 @@ class NeuMF(TrainedModel):
         loss = partial(pointwise_loss, net)
 
         def epoch(_: int) -> dict[str, np.ndarray]:
-            return pointwise_batches(m, self.negatives, self.batch_size, rng)
+            return pointwise_batches(source, self.negatives, self.batch_size, rng)
 
         return run_training(
             self.name,
@@ -211,7 +214,8 @@ class NeuMF(TrainedModel):
         rng = np.random.default_rng(self.seed + 1)
         optimizer = self._optimizer()
         state = optimizer.init(user)
+        source = TrainingPairs(context, weighted=False)
         for _ in range(self.fold_in_epochs):
-            batches = pointwise_batches(context, self.negatives, self.batch_size, rng)
+            batches = pointwise_batches(source, self.negatives, self.batch_size, rng)
             user, state, _ = run_epoch(user, state, batches, fixed, loss, optimizer)
         return folded, {"params": {**fixed, **user}}

@@ -9,6 +9,10 @@ A cached support is checked as ``sampler=from_file`` checks a file (structure, v
 content hash, the dataset it fits) and must hold the key it was made for — the split's hash and
 every setting — so a damaged, edited or swapped entry is rebuilt with one line saying why, never
 used silently.
+
+``export`` (:mod:`infrec.samplers.export`) turns the summary into what the models fit on —
+the values, or 0/1 rows at real users' degrees — after the cache: it is not part of the key, so
+one distillation serves every export; the run's config and support metadata record it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from infrec.errors import InfrecError
 from infrec.models.base import Record, no_record
 from infrec.paths import check_writable
 from infrec.samplers.base import Sampler, Support, describe_support, resolve_budget
+from infrec.samplers.export import check_export, export_summary
 from infrec.samplers.support_file import check_fits, load_support, save_support
 from infrec.sharding import is_lead
 
@@ -53,9 +58,11 @@ class DistillCFSampler(Sampler):
         val_users: float | None,
         log_every: int,
         reuse_lambda: bool,
+        export: str,
         support_dir: str | None,
     ):
         self.budget = budget
+        self.export = check_export(export)
         self.reuse_lambda = bool(reuse_lambda)
         self.settings = DistillSettings(
             gamma=int(gamma),
@@ -75,7 +82,8 @@ class DistillCFSampler(Sampler):
         self.support_dir = Path(support_dir) if support_dir else None
 
     def config(self) -> dict[str, Any]:
-        """What makes a distilled support: the cache key and the support file's provenance."""
+        """What makes a distilled support: the cache key and the support file's provenance
+        (not ``export``, applied to the support afterwards)."""
         settings = self.settings.as_dict()
         settings.pop("log_every")
         return {"name": self.name, "budget": self.budget, **settings}
@@ -94,6 +102,10 @@ class DistillCFSampler(Sampler):
             # a summary as large as the data is the data: every sampler meets full data at 100%
             log.info("Distill-CF budget covers all %d users; using the real train matrix", mu)
             return Support(split.train, describe_support(split.train, split.train, 0.0))
+        return self._exported(self._summary(split, mu, record), split)
+
+    def _summary(self, split: Split, mu: int, record: Record) -> Support:
+        """The distilled summary of ``mu`` users: from the cache, or distilled (and cached)."""
         path = self.artifact_path(split, mu)
         if path is not None and path.is_file():
             cached = self._from_cache(path, split, mu)
@@ -111,6 +123,16 @@ class DistillCFSampler(Sampler):
             log.info("saved Distill-CF support to %s", path)
         info = describe_support(matrix, split.train, meta["seconds"])
         return Support(matrix, {**info, **_numeric(meta)}, self._hints(meta))
+
+    def _exported(self, summary: Support, split: Split) -> Support:
+        """``summary`` as ``export`` hands it to the models; the metadata keeps the distilled
+        numbers and the summary's own mass (``distilled_interactions``)."""
+        if self.export == "values":
+            return summary
+        matrix = export_summary(summary.matrix, split.train, self.export, self.settings.seed)
+        info = describe_support(matrix, split.train, summary.meta["seconds"])
+        mass = {"distilled_interactions": summary.meta["interactions"]}
+        return Support(matrix, {**summary.meta, **info, **mass}, summary.hints)
 
     def _from_cache(self, path: Path, split: Split, mu: int) -> Support | None:
         """The cached support at ``path`` when it is whole and was made for exactly this split
