@@ -134,6 +134,7 @@ def test_sampler_end_to_end_and_cached(tmp_path, monkeypatch):
         "budget": 4,
         "gamma": 5,
         "tau": 2.0,
+        "pool_factor": 4.0,
         "steps": 50,
         "patience": 30,
         "lr": 0.05,
@@ -177,7 +178,15 @@ def test_bad_options(option, message):
 
 def test_distillation_records_loss_size_and_validation_per_step():
     history = []
-    options = {"budget": 4, "gamma": 5, "tau": 2.0, "steps": 30, "patience": 30, "lr": 0.05}
+    options = {
+        "budget": 4,
+        "gamma": 5,
+        "tau": 2.0,
+        "pool_factor": 4.0,
+        "steps": 30,
+        "patience": 30,
+        "lr": 0.05,
+    }
     conf_sampler("distill_cf", **options).sample(
         tiny_split(), lambda axis, step, values: history.append((axis, step, values))
     )
@@ -201,7 +210,15 @@ def test_a_kernel_that_will_not_factorise_gets_the_first_jitter_that_does(x64):
 
 
 def test_reuse_lambda_false_leaves_the_grid_to_the_model():
-    options = {"budget": 4, "gamma": 5, "tau": 2.0, "steps": 25, "patience": 30, "lr": 0.05}
+    options = {
+        "budget": 4,
+        "gamma": 5,
+        "tau": 2.0,
+        "pool_factor": 4.0,
+        "steps": 25,
+        "patience": 30,
+        "lr": 0.05,
+    }
     support = conf_sampler("distill_cf", reuse_lambda=False, **options).sample(tiny_split())
     assert support.hints == {}
 
@@ -214,7 +231,7 @@ def test_gamma_is_capped_so_a_summary_never_outweighs_the_data():
     assert capped_gamma(settings, interactions=3, mu=10).gamma == 1
     tiny = tiny_split()  # 30 users, ~100 train interactions: 4 synthetic users get ≤ N/4 each
     support = conf_sampler(
-        "distill_cf", budget=4, gamma=200, tau=2.0, steps=25, patience=30, lr=0.05
+        "distill_cf", budget=4, gamma=200, tau=2.0, pool_factor=4.0, steps=25, patience=30, lr=0.05
     ).sample(tiny)
     assert support.meta["gamma"] == tiny.train.nnz // 4
     assert support.meta["interactions"] <= tiny.train.nnz
@@ -223,7 +240,15 @@ def test_gamma_is_capped_so_a_summary_never_outweighs_the_data():
 def test_target_batches_of_every_user_follow_the_full_batch_run():
     """A batch of all users is the full objective (rows in another order): the same losses;
     smaller batches still learn (their losses are those of the batch, finite, decreasing)."""
-    options = {"budget": 4, "gamma": 5, "tau": 2.0, "steps": 10, "patience": 30, "lr": 0.05}
+    options = {
+        "budget": 4,
+        "gamma": 5,
+        "tau": 2.0,
+        "pool_factor": 4.0,
+        "steps": 10,
+        "patience": 30,
+        "lr": 0.05,
+    }
     losses = {}
     for batch in (None, 30, 8):
         history = []
@@ -243,14 +268,22 @@ def test_validation_on_a_user_sample_scores_that_many_users(monkeypatch):
     monkeypatch.setattr(
         loop, "evaluate", lambda f, task: seen.append(len(task.users)) or real(f, task)
     )
-    options = {"budget": 4, "gamma": 5, "tau": 2.0, "steps": 3, "patience": 30, "lr": 0.05}
+    options = {
+        "budget": 4,
+        "gamma": 5,
+        "tau": 2.0,
+        "pool_factor": 4.0,
+        "steps": 3,
+        "patience": 30,
+        "lr": 0.05,
+    }
     support = conf_sampler("distill_cf", val_users=10, **options).sample(tiny_split())
     assert set(seen) == {10}
     assert len(seen) == 2 * 6  # step 0 and step 3, six λ each
     assert support.meta["steps_run"] == 3
 
 
-CACHED = {"budget": 4, "gamma": 5, "tau": 2.0, "steps": 4, "lr": 0.05}
+CACHED = {"budget": 4, "gamma": 5, "tau": 2.0, "pool_factor": 4.0, "steps": 4, "lr": 0.05}
 """The settings of the cache tests' supports (and ``tau=3`` for a second, different one)."""
 
 

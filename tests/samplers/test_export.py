@@ -113,7 +113,7 @@ def fake_distill(split, mu, settings, record):
 
 def test_one_cached_summary_serves_every_export(tmp_path, monkeypatch):
     split = tiny_split()
-    options = {"budget": 4, "gamma": 5, "tau": 2.0, "steps": 4, "lr": 0.05}
+    options = {"budget": 4, "gamma": 5, "tau": 2.0, "pool_factor": 4.0, "steps": 4, "lr": 0.05}
     monkeypatch.setattr(distill_cf, "distill", fake_distill)
     first = conf_sampler("distill_cf", support_dir=str(tmp_path), **options)
     values = first.sample(split)
