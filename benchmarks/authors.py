@@ -18,7 +18,7 @@ off heavy jobs while it does).
 - ``distill_step``: seconds per Distill-CF step at μ = 500, γ = 200, all 6,040 targets, the step
   alone after compilation: the authors' code through ``distill_step.py`` (a timing driver beside
   their checkout that imports their modules and times ``--steps`` iterations of their training
-  loop body, no validation) against infrec's ``benchmarks/bench_distill_step.py`` (3 pooled,
+  loop body, no validation) against infrec's ``benchmarks/bench_distill_step.py`` (3 pooled, 3 expected,
   1 literal step, as ``ab.py`` runs it).
 
 Setting up the authors' side (what was used on 2026-12-04; Python 3.11, PyPI only)::
@@ -141,10 +141,11 @@ def report(results: dict[tuple[str, str], list[Result]], jobs: list[str]) -> Non
         theirs = statistics.median(
             r.extra["s_per_step"] for r in results[("distill_step", "authors")]
         )
-        for est in ("pooled", "literal"):
-            ours = statistics.median(
-                r.extra[f"{est}_s_per_step"] for r in results[("distill_step", "infrec")]
-            )
+        for est in ("pooled", "expected", "literal"):
+            runs = results[("distill_step", "infrec")]
+            if f"{est}_s_per_step" not in runs[0].extra:
+                continue
+            ours = statistics.median(r.extra[f"{est}_s_per_step"] for r in runs)
             print(
                 f"Distill-CF s/step (medians): authors {theirs:.2f}, infrec {est} {ours:.2f}"
                 f"  → authors/infrec {theirs / ours:.1f}×"
