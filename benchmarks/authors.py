@@ -16,10 +16,11 @@ off heavy jobs while it does).
   ``infrec-train dataset=ml-1m-paper logger=none`` with a fresh cache (both read the split's
   HDF5 file every run); both sides' test metrics are printed (they should agree).
 - ``distill_step``: seconds per Distill-CF step at μ = 500, γ = 200, all 6,040 targets, the step
-  alone after compilation: the authors' code through ``distill_step.py`` (a timing driver beside
-  their checkout that imports their modules and times ``--steps`` iterations of their training
-  loop body, no validation) against infrec's ``benchmarks/bench_distill_step.py`` (3 pooled, 3 expected,
-  1 literal step, as ``ab.py`` runs it).
+  alone after compilation: the authors' code through ``benchmarks/authors_distill_step.py`` (a
+  timing driver, run in their checkout with their Python, that imports their modules and times
+  ``--steps`` iterations of their training loop body, no validation) against infrec's
+  ``benchmarks/bench_distill_step.py`` (3 pooled, 3 expected and 1 literal step, as ``ab.py`` runs
+  it).
 
 Setting up the authors' side (what was used on 2026-12-04; Python 3.11, PyPI only)::
 
@@ -32,7 +33,6 @@ Setting up the authors' side (what was used on 2026-12-04; Python 3.11, PyPI onl
     python3 -m venv .venv
     .venv/bin/pip install jax==0.4.13 jaxlib==0.4.13 neural-tangents==0.6.1 \\
         tensorflow-cpu==2.14.1 "numpy<2" "scipy<1.12" h5py numba
-    # and distill_step.py (the timing driver) in /work/authors
 
 jax 0.4.13 is the oldest jaxlib with a wheel for this Python and still has every API their
 code calls (``jax.config``, ``solve(sym_pos=True)``, ``jax.example_libraries``), so their code
@@ -95,7 +95,7 @@ def run_authors(job: str, args: argparse.Namespace) -> Result:
         result, text = timed([args.python, "main.py"], dict(os.environ), Path(args.iae))
         result.metrics = authors_metrics(text)
         return result
-    driver = str(Path(args.distill).parent / "distill_step.py")
+    driver = str(ROOT / "benchmarks" / "authors_distill_step.py")
     result, text = timed(
         [args.python, driver, str(args.steps)], dict(os.environ), Path(args.distill)
     )
