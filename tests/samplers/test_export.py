@@ -9,7 +9,7 @@ from infrec.apps.train import run
 from infrec.data.matrix import binarize, top_per_row
 from infrec.errors import InfrecError
 from infrec.samplers import distill_cf
-from infrec.samplers.export import EXPORTS, export_summary, real_degrees
+from infrec.samplers.distill_cf import EXPORTS, export_summary, real_degrees
 from tests.helpers import compose_cfg, conf_sampler, make_split
 from tests.samplers.test_distill_cf import tiny_split
 
