@@ -32,18 +32,15 @@ from infrec.sparse import CSR, csr_pair, spmm
 
 
 def normalised_graph(m: sp.csr_matrix) -> dict[str, CSR]:
-    """The user→item block of Â = D^-½ A D^-½ (``ui``) and its transpose (``iu``), as CSR."""
-    deg_u = np.maximum(np.diff(m.indptr), 1).astype(np.float64)
-    deg_i = np.maximum(np.bincount(m.indices, minlength=m.shape[1]), 1).astype(np.float64)
-    norm = sp.diags(1 / np.sqrt(deg_u)) @ (m > 0).astype(np.float64) @ sp.diags(1 / np.sqrt(deg_i))
-    ui, iu = csr_pair(norm)
-    return {"ui": ui, "iu": iu}
+    """The user→item block of Â = D^-½ A D^-½ (``ui``) and its transpose (``iu``), as CSR, for a
+    0/1 support (A its nonzero pattern)."""
+    return weighted_graph(m > 0)
 
 
-def weighted_graph(w: np.ndarray) -> dict[str, CSR]:
-    """:func:`normalised_graph` with edge weights ``w`` (dense users × items ≥ 0): A = w and
-    D the weighted degrees (row and column sums; a zero sum counts as 1)."""
-    a = sp.csr_matrix(w.astype(np.float64))
+def weighted_graph(w: sp.spmatrix | np.ndarray) -> dict[str, CSR]:
+    """:func:`normalised_graph` with edge weights ``w`` (users × items ≥ 0, sparse or dense):
+    A = w and D the weighted degrees (row and column sums; a zero sum counts as 1)."""
+    a = sp.csr_matrix(w, dtype=np.float64)
     deg_u = np.asarray(a.sum(1)).ravel()
     deg_i = np.asarray(a.sum(0)).ravel()
     deg_u[deg_u <= 0], deg_i[deg_i <= 0] = 1.0, 1.0

@@ -21,7 +21,7 @@ def binary_support(support: sp.csr_matrix | np.ndarray) -> sp.csr_matrix:
     """The support as a sorted 0/1 CSR matrix (binarised when it holds other values)."""
     m = sp.csr_matrix(support, dtype=np.float32)
     m.eliminate_zeros()
-    if m.nnz and not np.all(m.data == 1.0):
+    if m.nnz and not is_binary(m):
         m = binarize(support)
     m.sort_indices()
     if m.nnz == 0:
