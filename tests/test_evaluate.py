@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from infrec import evaluate as evaluate_module
 from infrec.errors import InfrecError
 from infrec.evaluate import EvalTask, evaluate, pooled_auc, psp_weights
 
@@ -53,6 +54,29 @@ def test_blocks_do_not_change_results():
     assert one.keys() == many.keys()
     for key in one:  # negatives (so the AUC too) are drawn in chunks that ignore the blocks
         assert one[key] == pytest.approx(many[key])
+
+
+def test_ranking_chunks_and_threads_do_not_change_results(monkeypatch):
+    """Ranking chunks cut across blocks at any offset; on any number of threads the sums are
+    the same to the bit (added in chunk order)."""
+    rng = np.random.default_rng(1)
+    train = sp.csr_matrix((rng.random((50, 30)) < 0.2).astype(np.float32))
+    targets = sp.csr_matrix(
+        ((rng.random((50, 30)) < 0.15) & (train.toarray() == 0)).astype(np.float32)
+    )
+    scores = rng.random((50, 30))
+    args = (train, targets, train + targets, psp_weights(np.asarray(train.sum(0)).ravel()))
+    task = EvalTask.build(*args, ks=[5, 10], block_users=7)
+    whole = evaluate(lambda r: scores[r], task)  # one chunk per block
+    monkeypatch.setattr(evaluate_module, "RANK_ROWS", 3)
+    runs = []
+    for threads in (1, 3):
+        monkeypatch.setattr(evaluate_module, "host_threads", lambda n=threads: n)
+        runs.append(evaluate(lambda r: scores[r], task))
+    assert runs[0] == runs[1]
+    assert runs[0].keys() == whole.keys()
+    for key in whole:
+        assert runs[0][key] == pytest.approx(whole[key])
 
 
 def test_psp_weights_formula():

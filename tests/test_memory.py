@@ -10,6 +10,7 @@ from infrec import memory, sparse
 from infrec.apps.train import run
 from infrec.errors import InfrecError
 from infrec.models import infinite_ae
+from infrec.threads import host_threads
 from tests.helpers import compose_cfg, conf_model
 
 
@@ -98,7 +99,7 @@ def test_ease_on_sparse_rows_plans_items_squared_not_users():
         for users in (6_040, 480_189)
     ]
     assert plans[0] == plans[1]
-    assert plans[0] == 6 * 17_770**2 * 4 + sparse.GRAM_BLOCK_BYTES * sparse.gram_workers()
+    assert plans[0] == 6 * 17_770**2 * 4 + sparse.GRAM_BLOCK_BYTES * host_threads()
     dense = sum(n.bytes for n in model.memory(np.zeros((480_189, 1)), 2048))
     assert dense >= 480_189 * 4
 

@@ -210,10 +210,13 @@ def exit_cleanly() -> Iterator[None]:
 
 
 def run_app(hydra_main: Callable[[], Any], config_name: str = "config") -> None:
-    """Start a Hydra entry point: register infrec's resolvers and schema, refuse a mistyped
-    override in one line (:func:`infrec.cli.check_overrides`), exit cleanly on Ctrl-C."""
+    """Start a Hydra entry point: one malloc arena (:func:`infrec.threads.one_malloc_arena`),
+    register infrec's resolvers and schema, refuse a mistyped override in one line
+    (:func:`infrec.cli.check_overrides`), exit cleanly on Ctrl-C."""
     from infrec.cli import check_overrides
+    from infrec.threads import one_malloc_arena
 
+    one_malloc_arena()
     register()
     with exit_cleanly():
         try:

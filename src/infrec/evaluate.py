@@ -24,13 +24,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
 
 from infrec.errors import InfrecError
 from infrec.progress import Progress
+from infrec.threads import host_threads
 
 log = logging.getLogger(__name__)
 
@@ -278,11 +281,21 @@ def _rank(
     return sums, scores[target], neg
 
 
+def _rank_chunk(
+    scores: np.ndarray, start: int, task: EvalTask, first: int
+) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+    """:func:`_rank` of the :data:`RANK_ROWS` users from ``task.users[first]`` on, whose scores
+    are rows ``first - start`` on of a block that starts at user ``start``."""
+    stop = min(first + RANK_ROWS, start + len(scores))
+    return _rank(scores[first - start : stop - start], slice(first, stop), task)
+
+
 def evaluate(score_fn: Callable[[np.ndarray], np.ndarray], task: EvalTask) -> dict[str, float]:
     """Metrics of ``score_fn`` on an :class:`EvalTask` (see the module docstring).
 
     ``score_fn`` is called once per block of ``task.block_users`` users; its scores are ranked
-    in chunks of :data:`RANK_ROWS` users and never written to (no copy of the block is made).
+    in chunks of :data:`RANK_ROWS` users, on one thread per core (NumPy's partition and sorts
+    release the GIL: ~2× on 2 cores), and never written to (no copy of the block is made).
     The AUC's target and negative scores go to two arrays sized up front, so nothing the
     evaluation keeps is allocated between the chunks' temporaries (which would pin them in the
     heap).
@@ -293,9 +306,12 @@ def evaluate(score_fn: Callable[[np.ndarray], np.ndarray], task: EvalTask) -> di
     neg_scores = np.empty(int(task.negatives_valid.sum()))
     n_pos = n_neg = 0
     n_blocks = -(-len(task.users) // task.block_users)
-    with Progress(
-        n_blocks, "evaluate blocks", every=1, logger=log, level=logging.DEBUG, bar_from=4
-    ) as progress:
+    with (
+        Progress(
+            n_blocks, "evaluate blocks", every=1, logger=log, level=logging.DEBUG, bar_from=4
+        ) as progress,
+        ThreadPoolExecutor(host_threads()) as pool,
+    ):
         for start in range(0, len(task.users), task.block_users):
             rows = task.users[start : start + task.block_users]
             scores = np.asarray(score_fn(rows))
@@ -304,9 +320,10 @@ def evaluate(score_fn: Callable[[np.ndarray], np.ndarray], task: EvalTask) -> di
                     f"model returned scores of shape {scores.shape}, "
                     f"expected {(len(rows), n_items)}"
                 )
-            for c in range(0, len(rows), RANK_ROWS):
-                at = slice(start + c, start + min(c + RANK_ROWS, len(rows)))
-                part, pos, neg = _rank(scores[c : c + RANK_ROWS], at, task)
+            chunks = range(start, start + len(rows), RANK_ROWS)
+            # chunks are ranked on the pool and summed in chunk order: the same sums, bit for
+            # bit, whatever the thread count
+            for part, pos, neg in pool.map(partial(_rank_chunk, scores, start, task), chunks):
                 for key, value in part.items():
                     sums[key] += value
                 pos_scores[n_pos : n_pos + len(pos)] = pos

@@ -12,7 +12,6 @@ a dense users × items matrix.
 from __future__ import annotations
 
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
@@ -23,6 +22,7 @@ import scipy.sparse as sp
 from jax.experimental import sparse as jsp
 
 from infrec.progress import Progress
+from infrec.threads import host_threads
 
 log = logging.getLogger(__name__)
 
@@ -95,15 +95,10 @@ GRAM_BLOCK_BYTES = 256 * 1024**2
 """Bound on one item block's sparse product in :func:`item_gram` (its entries at 12 B each)."""
 
 
-def gram_workers() -> int:
-    """Threads :func:`item_gram` uses: the cores this process may run on (SciPy's sparse product
-    releases the GIL; 1.7× on this 2-core machine)."""
-    return len(os.sched_getaffinity(0))
-
-
 def item_gram(m: sp.spmatrix, dtype=np.float32) -> np.ndarray:
-    """``mᵀ m`` (items × items, dense) from sparse rows, blocks of items on :func:`gram_workers`
-    threads.
+    """``mᵀ m`` (items × items, dense) from sparse rows, blocks of items on
+    :func:`infrec.threads.host_threads` threads (SciPy's sparse product releases the GIL; 1.7× on
+    this 2-core machine).
 
     The work is Σ_u n_u² (every pair of each user's items, SciPy's sparse product), not the
     users × items² of a dense Gram matrix, and no dense users × items matrix is made: 80 M
@@ -124,7 +119,7 @@ def item_gram(m: sp.spmatrix, dtype=np.float32) -> np.ndarray:
 
     with (
         Progress(len(starts), "item Gram blocks", every=1, logger=log, bar_from=4) as progress,
-        ThreadPoolExecutor(gram_workers()) as pool,
+        ThreadPoolExecutor(host_threads()) as pool,
     ):
         for _ in pool.map(fill, starts):
             progress.update()

@@ -22,7 +22,8 @@ from infrec.linalg import Array, asarray, check_lambdas, cho_solve, gram, matmul
 from infrec.memory import FIT, Need, itemsize
 from infrec.models.base import Fitted, Model, Monitor, ScoreFn, score_in_pieces
 from infrec.numerics import resolve_dtype
-from infrec.sparse import GRAM_BLOCK_BYTES, gram_workers, item_gram, rows_matmul
+from infrec.sparse import GRAM_BLOCK_BYTES, item_gram, rows_matmul
+from infrec.threads import host_threads
 
 
 def ease_weights(item_gram: Array, lam: float) -> Array:
@@ -80,7 +81,7 @@ class EASE(Model):
         if sp.issparse(support):
             first = Need(
                 "item Gram blocks' sparse products (one per thread)",
-                (gram_workers(), GRAM_BLOCK_BYTES),
+                (host_threads(), GRAM_BLOCK_BYTES),
                 1,
                 FIT,
             )
