@@ -31,6 +31,7 @@ LAYERS = (
         "infrec.cli",
         "infrec.progress",
         "infrec.memory",
+        "infrec.threads",
     ),
     ("infrec.data",),
     ("infrec.kernels", "infrec.linalg", "infrec.sparse", "infrec.sharding"),

@@ -8,7 +8,7 @@ define names.
 1. core: ``errors``, ``paths`` (safe names, atomic writes), ``validate`` (checks of every file
    read back), ``numerics`` (dtypes), ``registry`` (configs
    → objects, type-checked), ``config`` (resolvers, schema, run names), ``progress``, ``memory``
-   (the plan checked against ``runtime.memory_gb``);
+   (the plan checked against ``runtime.memory_gb``), ``threads`` (host threads, one malloc arena);
 2. ``data``: readers, download, preparation and the cached :class:`~infrec.data.matrix.Split`;
 3. numerics: ``kernels`` (the NTK), ``linalg`` (Gram, Cholesky, solves), ``sparse``,
    ``sharding`` (user rows over every JAX device);
