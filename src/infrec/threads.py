@@ -4,7 +4,6 @@ and the malloc setting that keeps them from growing the process."""
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import os
 
@@ -27,19 +26,15 @@ def one_malloc_arena() -> bool:
     evaluation's ranking threads left ~160 MB of freed ranking temporaries in theirs and raised
     the ∞-AE paper job's peak RSS from 1,099 to 1,260 MiB (same run; with one arena 1,085 MiB,
     docs/performance.md). The few allocations those threads make then share the main arena's
-    lock, which costs nothing measurable. The entry points call this before any thread starts;
-    a ``MALLOC_ARENA_MAX`` in the environment is the user's choice and is left as it is, and
+    lock, which costs nothing measurable. The entry points call this first, before those threads
+    start; a ``MALLOC_ARENA_MAX`` in the environment is the user's choice and is left as it is, and
     outside glibc nothing is done.
     """
     if "MALLOC_ARENA_MAX" in os.environ:
         return False
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-        mallopt = libc.mallopt if libc is not None else None
-    except (OSError, AttributeError):
-        mallopt = None
-    if mallopt is None:
+    try:  # the process's own symbols: libc's, without find_library's ldconfig subprocess
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # no libc with mallopt (not glibc)
         return False
     ok = bool(mallopt(M_ARENA_MAX, 1))
     log.debug("malloc arenas: %s", "one" if ok else "unchanged (mallopt refused)")
