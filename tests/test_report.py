@@ -86,7 +86,7 @@ def test_fraction_curve_sweep_end_to_end(tmp_path):
     sweep(
         [
             "experiment=fraction_curve",
-            "sampler=random_user,head_user,random_interaction",
+            "sampler=random_user,random_interaction",
             "sampler.budget=0.3,1.0",
             f"hydra.sweep.dir={tmp_path / 'study' / 'simple'}",
         ],
@@ -107,8 +107,8 @@ def test_fraction_curve_sweep_end_to_end(tmp_path):
     out = make_report(tmp_path / "study")
     with (out / "fraction_curve.csv").open() as f:
         rows = list(csv.DictReader(f))
-    # 3 samplers × 2 budgets × 2 models, plus Distill-CF at one budget × 2 models
-    assert len(rows) == 14
+    # 2 samplers × 2 budgets × 2 models, plus Distill-CF at one budget × 2 models
+    assert len(rows) == 10
     full = [r for r in rows if float(r["budget"]) == 1.0]
     assert all(float(r["rel_hr@10"]) == pytest.approx(1.0, abs=1e-6) for r in full)
     assert all(float(r["fit_speedup"]) == 1.0 for r in full)  # full data against itself: 1×
@@ -135,7 +135,6 @@ def test_fraction_curve_sweep_end_to_end(tmp_path):
     points = csv_records(out / "curves" / "custom-infinite_ae-quality.csv")
     assert {p["sampler"] for p in points} == {
         "User-RNS",
-        "head users",
         "Interaction-RNS",
         "Distill-CF",
         "full data",

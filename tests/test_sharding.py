@@ -22,17 +22,28 @@ def probe_env(devices: int) -> dict:
     return env
 
 
-def probe(devices: int) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.sharding_probe"],
-        cwd=project_root(),
-        env=probe_env(devices),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def side_by_side(runs: list[tuple[list[str], int]]) -> list[dict]:
+    """Each ``(arguments of tests.sharding_probe, devices)`` run as its own process, all at once
+    (each is mostly start-up and compilation on one core); their JSON results in order."""
+    jobs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.sharding_probe", *args],
+            cwd=project_root(),
+            env=probe_env(devices),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for args, devices in runs
+    ]
+    try:
+        outs = [job.communicate(timeout=600) for job in jobs]
+    finally:
+        for job in jobs:
+            job.kill()
+    for job, (_, err) in zip(jobs, outs, strict=True):
+        assert job.returncode == 0, err[-3000:]
+    return [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
 
 
 def free_port() -> int:
@@ -42,7 +53,7 @@ def free_port() -> int:
 
 
 def test_four_devices_match_one():
-    one, four = probe(1), probe(4)
+    one, four = side_by_side([([], 1), ([], 4)])
     assert one["devices"] == 1 and four["devices"] == 4
     for solver in ("exact", "nystrom"):
         for metric, value in one[solver].items():
@@ -56,26 +67,7 @@ def test_two_processes_match_one():
     """``jax.distributed`` on one host: two processes of two CPU devices, one four-device mesh;
     both processes see the one-device metrics and losses."""
     coordinator = f"localhost:{free_port()}"
-    jobs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.sharding_probe", coordinator, "2", str(i)],
-            cwd=project_root(),
-            env=probe_env(2),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(2)
-    ]
-    try:
-        outs = [job.communicate(timeout=600) for job in jobs]
-    finally:
-        for job in jobs:
-            job.kill()
-    for job, (_, err) in zip(jobs, outs, strict=True):
-        assert job.returncode == 0, err[-3000:]
-    results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
-    one = probe(1)
+    one, *results = side_by_side([([], 1)] + [([coordinator, "2", str(i)], 2) for i in range(2)])
     assert [r["process"] for r in results] == [0, 1]
     for result in results:
         assert result["devices"] == 4

@@ -1,9 +1,10 @@
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from infrec.errors import InfrecError
 from infrec.kernels import ntk, ntk_nngp
-from infrec.kernels.ntk import ntk_from_gram
+from infrec.kernels.ntk import arccos, ntk_from_gram
 from tests.helpers import GOLDEN, need, reference_ntk
 
 
@@ -41,6 +42,25 @@ def test_float32_default_and_blocking_agree():
     np.testing.assert_allclose(blocked, full, rtol=1e-5)
     np.testing.assert_allclose(full, full.T, rtol=1e-6)
     assert np.all(np.linalg.eigvalsh(full.astype(np.float64)) > -1e-3)
+
+
+def test_float32_arccos_is_as_accurate_as_jnp_arccos():
+    ends = np.logspace(-7, 0, 2001)
+    x = np.concatenate([np.linspace(-1, 1, 20001), 1 - ends, ends - 1]).astype(np.float32)
+    exact = np.arccos(x.astype(np.float64))
+    got = np.asarray(arccos(jnp.asarray(x)))
+    assert got.dtype == np.float32
+    assert np.abs(got - exact).max() < 5e-7  # jnp.arccos: 2.7e-7; one float32 ulp at π: 2.4e-7
+    assert float(arccos(jnp.float32(1.0))) == 0.0
+    assert float(arccos(jnp.float32(-1.0))) == np.float32(np.pi)
+
+
+def test_float32_ntk_matches_the_float64_reference():
+    rng = np.random.default_rng(3)
+    x1 = (rng.random((40, 60)) < 0.2).astype(np.float32)
+    x2 = rng.random((9, 60)).astype(np.float32)
+    theta, _ = reference_ntk(x1.astype(np.float64), x2.astype(np.float64), 2)
+    np.testing.assert_allclose(np.asarray(ntk(x1, x2, 2)), theta, rtol=2e-6)
 
 
 def test_ntk_from_gram_equals_ntk_when_stitched_from_blocks(x64):

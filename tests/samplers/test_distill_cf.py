@@ -21,6 +21,7 @@ from infrec.distillation.estimator import (
 )
 from infrec.distillation.loop import capped_gamma, validation_steps
 from infrec.errors import InfrecError
+from infrec.kernels.ntk import ntk_traced
 from infrec.samplers import distill_cf
 from infrec.sparse import csr_pair
 from tests.helpers import conf_sampler
@@ -59,7 +60,7 @@ def tiny_problem(dtype=np.float64):
 def test_gradient_matches_finite_differences(x64):
     logits, targets, loss = tiny_problem()
     key = jax.random.key(3)
-    f = lambda x: loss(x, key, targets, 0.5)  # noqa: E731 - fixed noise: a deterministic loss
+    f = jax.jit(lambda x: loss(x, key, targets, 0.5))  # fixed noise: a deterministic loss
     grad = np.asarray(jax.grad(f)(logits))
     eps = 1e-6
     for idx in [(0, 0), (1, 3), (2, 7)]:
@@ -79,13 +80,36 @@ def test_sparse_target_gram_gives_the_same_loss_and_gradient(x64):
     np.testing.assert_allclose(sparse[1], dense[1], rtol=1e-9, atol=1e-12)
 
 
+def test_the_inner_solves_gradients_are_autodiffs_of_the_plain_formulas(x64):
+    """krr_predict's custom gradients (one-product self Gram, SPD solve without the Cholesky's
+    own backward pass) against autodiff of the textbook formulas, dense and sparse targets."""
+    rng = np.random.default_rng(7)
+    targets = (rng.random((30, 20)) < 0.3).astype(np.float64)
+    support, lam = jnp.asarray(rng.random((6, 20))), jnp.float64(0.3)
+    weights = jnp.asarray(rng.normal(size=(30, 20)))
+
+    def plain(s):
+        k_ss, k_ts = ntk_traced(s, s, 2), ntk_traced(jnp.asarray(targets), s, 2)
+        reg = k_ss + factorable_ridge(k_ss, lam) * jnp.eye(6)
+        return jnp.sum(weights * (k_ts @ jnp.linalg.solve(reg, s)))
+
+    csr = csr_pair(sp.csr_matrix(targets), dtype=np.float64)
+    want_value, want_grad = jax.value_and_grad(plain)(support)
+    for targets_csr in (None, csr):
+        value, grad = jax.value_and_grad(
+            lambda s, c=targets_csr: jnp.sum(weights * krr_predict(s, targets, lam, 2, c))
+        )(support)
+        assert float(value) == pytest.approx(float(want_value), rel=1e-12)
+        np.testing.assert_allclose(grad, want_grad, rtol=1e-9, atol=1e-12)
+
+
 def test_loss_decreases(x64):
     logits, targets, loss = tiny_problem()
     opt = optax.adam(0.05)
     state = opt.init(logits)
-    values = []
+    values, value_and_grad = [], jax.jit(jax.value_and_grad(loss))
     for i in range(60):
-        value, grad = jax.value_and_grad(loss)(logits, jax.random.key(i), targets, 0.5)
+        value, grad = value_and_grad(logits, jax.random.key(i), targets, 0.5)
         updates, state = opt.update(grad, state)
         logits = optax.apply_updates(logits, updates)
         values.append(float(value))
