@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import jax
@@ -19,6 +20,31 @@ from infrec.data.download import fetch_file, sha256_file
 from infrec.data.matrix import Split
 from infrec.errors import InfrecError
 from infrec.paths import config_dir, project_root
+
+XLA_CACHE = pytest.StashKey[str]()
+"""The session's compilation-cache folder (``pytest_configure``)."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One persistent XLA compilation cache for the session and every process it starts.
+
+    Many tests build the same jitted computations afresh (a Distill-CF run's step is a new
+    closure each run; the CLI tests start new processes), and compiling them again is most of
+    their time on 2 cores. The cache is keyed by the computation, its options and the devices,
+    so a hit is the same executable; it lives in a temporary folder removed at the end, so every
+    session starts cold and no state outlives it."""
+    folder = tempfile.mkdtemp(prefix="infrec-tests-xla-")
+    config.stash[XLA_CACHE] = folder
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = folder
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(XLA_CACHE, None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
