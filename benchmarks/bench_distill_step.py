@@ -7,7 +7,8 @@ Times the jitted step (sampling, ∞-AE inner solve, loss, gradient, Adam) after
 the pooled multi-Gumbel estimator (``pool_factor: 4``), the expected support (no noise,
 ``pool_factor: 0``) and the literal estimator (independent noise per row and sample,
 ``pool_factor: null``), and prints the float32 GEMM rate of the machine beside them.
-The authors' code: about 7.7 s per step on this machine class (BRIEF.md).
+The authors' code: about 7.7 s per step on the machine class BRIEF.md measured, 21.0–21.6 s on
+the 2-core machine of 2026-12-05; ``benchmarks/authors.py`` times it side by side.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def main() -> None:
         literal = time_steps(targets, csr, logits, None, args.literal_steps, mean_card)
         print(f"literal estimator            {literal:.2f} s/step over {args.literal_steps} steps")
     print(f"gemm_gflops_float32          {gemm_gflops():.0f}")
-    print("authors' Distill-CF code     about 7.7 s/step (BRIEF.md, same machine class)")
+    print("authors' Distill-CF code     time it side by side: benchmarks/authors.py")
 
 
 if __name__ == "__main__":
