@@ -33,12 +33,13 @@ gradient are CSR products (:mod:`infrec.sparse`) instead of dense GEMMs.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 
-from infrec.kernels.ntk import kernels_from_gram, ntk_traced
+from infrec.kernels.ntk import kernels_from_gram
 from infrec.linalg import HIGHEST, JITTERS
 from infrec.sparse import CSR, spmm
 
@@ -112,14 +113,14 @@ def krr_predict(
     the targets × support Gram matrix and its gradient are sparse products: two of the step's
     five users × items × μ dense products become sparse ones (cost ∝ the targets' nonzeros).
     """
+    kernel = partial(kernels_from_gram, depth=depth, n0=support.shape[1])
     sq_s = jnp.sum(support * support, 1)
-    k_ss = kernels_from_gram(self_gram(support), sq_s, sq_s, depth=depth, n0=support.shape[1])[0]
+    k_ss = kernel(self_gram(support), sq_s, sq_s)[0]
     if targets_csr is None:
-        k_ts = ntk_traced(targets, support, depth)
+        gram = jnp.dot(targets, support.T, precision=HIGHEST)
     else:
         gram = spmm(*targets_csr, support.T)
-        sq_t = jnp.sum(targets * targets, 1)
-        k_ts = kernels_from_gram(gram, sq_t, sq_s, depth=depth, n0=support.shape[1])[0]
+    k_ts = kernel(gram, jnp.sum(targets * targets, 1), sq_s)[0]
     eye = jnp.eye(k_ss.shape[0], dtype=k_ss.dtype)
     reg = k_ss + factorable_ridge(k_ss, lam) * eye
     return jnp.dot(k_ts, spd_solve(reg, support), precision=HIGHEST)
