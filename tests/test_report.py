@@ -411,6 +411,51 @@ def test_costs_of_a_summary_fit_end_to_end_and_amortised():
     assert table[("m", "full")]["end_to_end_speedup"] == 1.0
 
 
+def test_each_summary_is_labelled_and_amortised_over_its_own_models(tmp_path):
+    """Two summaries of one size (τ = 10 for two models, τ = 1 fed weighted to a third): each
+    row says which it used, each summary's seconds are shared only by its own models, and a
+    table written before the labels existed reads them as blank."""
+    from infrec.reports import every_model
+    from infrec.reports.common import write_csv
+    from infrec.reports.fraction_curve import COLUMNS, OPTIONAL_TEXT, export, read_table
+
+    runs = []
+    for model, tau, weighted in (("m", 10.0, False), ("n", 10.0, False), ("k", 1.0, True)):
+        row = run_row("distill_cf", 0.1, 0.1, 0.3, 1.0, 1, made=60.0)
+        config = {"sampler": {"name": "distill_cf", "tau": tau}, "model": {"name": model}}
+        config["model"]["support_weights"] = weighted
+        runs.append({**row, "model": model, "config": config})
+    runs.append(
+        {
+            **run_row("distill_cf", 0.1, 0.1, 0.3, 1.0, 1),
+            "model": "x",
+            "config": {
+                "sampler": {"name": "distill_cf", "tau": 10, "inner": "ease", "export": "<b>|"},
+            },
+        }
+    )
+    table = {r["model"]: r for r in summarise(runs)}
+    assert [(table[m]["summary"], table[m]["fed_as"]) for m in "mnkx"] == [
+        ("τ = 10", "values"),
+        ("τ = 10", "values"),
+        ("τ = 1", "values, weighted"),
+        ("τ = 10, inner EASE", "?"),  # a value the report does not know is not printed
+    ]
+    assert [table[m]["sharing"] for m in "mnkx"] == [2.0, 2.0, 1.0, 1.0]
+    assert table["m"]["amortised_s"] == pytest.approx(31.0) and table["k"]["amortised_s"] == 61.0
+    text = every_model.markdown(list(table.values()))
+    assert "| k | 10 | τ = 1: values, weighted |" in text
+    write_csv(tmp_path / "new.csv", export(list(table.values())), COLUMNS)
+    assert {r["summary"] for r in read_table(tmp_path / "new.csv")} == {
+        "τ = 10",
+        "τ = 1",
+        "τ = 10, inner EASE",
+    }
+    old = [c for c in COLUMNS if c not in OPTIONAL_TEXT]
+    write_csv(tmp_path / "old.csv", export(list(table.values())), old)
+    assert {(r["summary"], r["fed_as"]) for r in read_table(tmp_path / "old.csv")} == {("", "")}
+
+
 def test_a_legacy_table_reads_in_the_new_units(tmp_path):
     """The published every-model table, written before units were in the column names, reads
     as fractions and extends a new one; written again, it is ×100 with blank spreads."""

@@ -26,6 +26,11 @@ no noise, no pool products. It stands for the multi-Gumbel sample only at high t
 (τ > 2, where ``w`` has a variance; :func:`gumbel_noise_cv` gives the per-entry noise it leaves
 out). On ML-1M at τ = 10 it reproduces the literal estimator's quality (docs/results.md).
 
+**The inner model** (``inner``). The published inner loop is ∞-AE (:func:`krr_predict`).
+``inner="ease"`` fits EASE instead (:func:`ease_predict`): the closed form is item × item, but by
+Woodbury's identity it needs only a μ × μ solve, so a step costs what ∞-AE's does with a linear
+kernel (issue 23: a summary made for a model linear in items, compared for the other models).
+
 **Sparse targets.** With all real users as targets, the targets × support Gram matrix and its
 gradient are CSR products (:mod:`infrec.sparse`) instead of dense GEMMs.
 """
@@ -126,6 +131,36 @@ def krr_predict(
     return jnp.dot(k_ts, spd_solve(reg, support), precision=HIGHEST)
 
 
+def ease_predict(
+    support: jax.Array,
+    targets: jax.Array,
+    lam: jax.Array,
+    targets_csr: tuple[CSR, CSR] | None = None,
+) -> jax.Array:
+    """EASE fitted on ``support`` predicting ``targets`` (differentiable; λ relative):
+    ``T B`` with ``B = I − P diag(P)⁻¹``, ``P = (XᵀX + ℓI)⁻¹`` and ``ℓ = |λ| · mean diag(XᵀX)``
+    — the ``B`` of :func:`infrec.models.ease.ease_weights` at the absolute λ ``ℓ``.
+
+    No items × items matrix is made: with ``W = (XXᵀ + ℓI)⁻¹X`` (μ × items), Woodbury gives
+    ``ℓP = I − XᵀW``, so ``diag(ℓP) = 1 − Σ_s X ⊙ W`` and ``T B = T − (T − (TXᵀ)W) / diag(ℓP)``
+    (ℓ cancels). ``B``'s zero diagonal holds: a target's own entry of an item enters its
+    prediction for that item only through terms that cancel. Cost: the μ × μ Gram and solve and
+    two users × items × μ products, as :func:`krr_predict`. The ridge falls back to a jitter
+    where ``XXᵀ + ℓI`` will not factorise (:func:`factorable_ridge`).
+    """
+    n_items = support.shape[1]
+    k_ss = self_gram(support)
+    # factorable_ridge scales by the mean diagonal of XXᵀ (trace / μ); ℓ is trace / items
+    ridge = factorable_ridge(k_ss, lam * k_ss.shape[0] / n_items)
+    w = spd_solve(k_ss + ridge * jnp.eye(k_ss.shape[0], dtype=k_ss.dtype), support)
+    diag = 1.0 - jnp.sum(support * w, axis=0)  # ℓ·diag(P), in (0, 1]
+    if targets_csr is None:
+        gram = jnp.dot(targets, support.T, precision=HIGHEST)
+    else:
+        gram = spmm(*targets_csr, support.T)
+    return targets - (targets - jnp.dot(gram, w, precision=HIGHEST)) / diag
+
+
 @jax.custom_vjp
 def self_gram(x: jax.Array) -> jax.Array:
     """``x xᵀ`` whose gradient is one product, ``(g + gᵀ) x``: autodiff of ``x @ x.T`` makes
@@ -206,14 +241,19 @@ def distill_objective(
     mean_card: float,
     targets_csr: tuple[CSR, CSR] | None = None,
     n_targets: int | None = None,
+    inner: str = "infinite_ae",
 ) -> tuple[jax.Array, jax.Array]:
-    """(the loss, the sampled support's mean row mass): softmax cross-entropy of ∞-AE on a
-    sampled support plus the cardinality regulariser, and the support's size beside it.
+    """(the loss, the sampled support's mean row mass): softmax cross-entropy of the ``inner``
+    model (∞-AE of ``depth``, or ``"ease"``) fitted on a sampled support plus the cardinality
+    regulariser, and the support's size beside it.
 
     ``n_targets``: the real target rows when ``targets`` carries zero padding rows (sharded over
     devices; a zero row adds nothing to the sum); by default every row is a target."""
     support = sample_support(logits, key, gamma, tau, pool)
-    pred = krr_predict(support, targets, lam, depth, targets_csr)
+    if inner == "ease":
+        pred = ease_predict(support, targets, lam, targets_csr)
+    else:
+        pred = krr_predict(support, targets, lam, depth, targets_csr)
     n = targets.shape[0] if n_targets is None else n_targets
     ce = -jnp.sum(targets * jax.nn.log_softmax(pred, axis=-1)) / n
     row_mass = jnp.mean(jnp.sum(support, axis=-1))

@@ -1,5 +1,9 @@
 """Distill-CF's optimisation: Adam on the logits, validation on the paper's schedule, early stop.
 
+The inner model is ∞-AE as published, or EASE (``inner="ease"``,
+:func:`infrec.distillation.estimator.ease_predict`); validation fits the same model on the
+sample, so λ and the kept sample are chosen by the model the summary is made for.
+
 Logits start as the train rows of μ random real users. Validation follows the paper (steps 25,
 50, …, 200, then every 40; and the last step): a sample is drawn, ∞-AE's λ is re-chosen on
 validation HR@100 over ``lambdas`` (:func:`infrec.selection.select`) and used in the loss from
@@ -26,6 +30,7 @@ from infrec.errors import InfrecError
 from infrec.evaluate import EvalTask, evaluate, psp_weights
 from infrec.models.base import Record, no_record
 from infrec.models.early_stopping import EarlyStopping
+from infrec.models.ease import EASE
 from infrec.models.infinite_ae import InfiniteAE
 from infrec.progress import Progress
 from infrec.selection import select
@@ -33,6 +38,9 @@ from infrec.sharding import multi_device, replicate, shard_rows, to_host
 from infrec.sparse import csr_pair
 
 log = logging.getLogger(__name__)
+
+INNER_MODELS = ("infinite_ae", "ease")
+"""``sampler.inner``: the model fitted in closed form inside the loop (and at validation)."""
 
 VALIDATION_K = 100
 """Validation HR@k as in the published code (k = the item count on tiny datasets)."""
@@ -55,8 +63,13 @@ class DistillSettings:
     val_users: float | None
     log_every: int
     seed: int
+    inner: str = "infinite_ae"
 
     def __post_init__(self) -> None:
+        if self.inner not in INNER_MODELS:
+            raise InfrecError(
+                f"sampler.inner={self.inner!r}: choose one of {', '.join(INNER_MODELS)}"
+            )
         if self.gamma < 1:
             raise InfrecError(f"sampler.gamma={self.gamma}: needs γ ≥ 1 Gumbel samples per user")
         if self.tau <= 0:
@@ -123,24 +136,32 @@ def _validator(split: Split, settings: DistillSettings):
     metric = f"hr@{val_k}"
 
     def validate(support: np.ndarray) -> tuple[float, float]:
-        model = InfiniteAE(
-            depth=settings.depth,
-            lambdas=settings.lambdas,
-            block_rows=max(len(support), 1),
-            dtype="float32",
-            solver="exact",
-            landmarks=None,
-            seed=settings.seed,
-        )
+        model = inner_model(settings, support)
         chosen = select(
             model.candidates(support),
             lambda fitted: evaluate(fitted.scorer(split.train), val_task),
             metric,
             prefer=lambda hp: hp["lambda"],  # ties: the larger λ, as the published code
         )
-        return chosen.val[metric], chosen.hp["lambda"]
+        return chosen.val[metric], chosen.hp.get("lambda_relative", chosen.hp["lambda"])
 
     return validate, metric
+
+
+def inner_model(settings: DistillSettings, support: np.ndarray) -> InfiniteAE | EASE:
+    """The inner model as a model, to validate a sample with: λ relative in both (EASE's is
+    absolute, so :meth:`EASE.relative`: λ × the mean diagonal of the sample's item Gram)."""
+    if settings.inner == "ease":
+        return EASE(lambdas=settings.lambdas, dtype="float32").relative(settings.lambdas)
+    return InfiniteAE(
+        depth=settings.depth,
+        lambdas=settings.lambdas,
+        block_rows=max(len(support), 1),
+        dtype="float32",
+        solver="exact",
+        landmarks=None,
+        seed=settings.seed,
+    )
 
 
 def capped_gamma(settings: DistillSettings, interactions: int, mu: int) -> DistillSettings:
@@ -201,6 +222,7 @@ def distill(
         card_reg=settings.card_reg,
         mean_card=split.train.nnz / split.n_users,
         n_targets=split.n_users if batch is None else batch,
+        inner=settings.inner,
     )
     optimizer = optax.adam(settings.lr)
     opt_state = optimizer.init(logits)
@@ -223,7 +245,14 @@ def distill(
     init_val, lam = validate(initial)  # sets the first λ; not a candidate
     real_mass = split.train.nnz / split.n_users  # interactions per real user
     history = [{"step": 0, "val_hr": init_val, "lambda": lam}]
-    log.info("Distill-CF μ=%d: step 0 val %s %.4f (λ=%g)", mu, metric, init_val, lam)
+    log.info(
+        "Distill-CF μ=%d (inner %s): step 0 val %s %.4f (λ=%g)",
+        mu,
+        settings.inner,
+        metric,
+        init_val,
+        lam,
+    )
     record(
         "distill_step",
         0,

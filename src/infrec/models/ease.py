@@ -1,17 +1,21 @@
 """EASE (Steck, 2019): a closed-form item-item linear autoencoder with a zero diagonal.
 
 ``P = (XᵀX + λI)⁻¹``, ``B = −P / diag(P)`` column-wise with ``diag(B) = 0``; scores are ``C B``.
-λ is absolute (as in the EASE paper). The Gram matrix is computed once for the λ grid: from the
-sparse rows for a sparse support (:func:`infrec.sparse.item_gram`, work Σ_u n_u², no dense
-users × items copy: all 480 k Netflix-shaped users fit), with a dense product for real-valued
-support rows (e.g. Distill-CF output), which are used as they are. Memory: six items × items
-matrices (:meth:`EASE.memory`).
+λ is absolute (as in the EASE paper), except on a summary distilled with EASE as its inner
+model (:meth:`EASE.relative`: the distilled λ, relative to the support's mean item-Gram
+diagonal). The Gram matrix is computed once for the λ grid: from the sparse rows for a sparse
+support (:func:`infrec.sparse.item_gram`, work Σ_u n_u², no dense users × items copy: all 480 k
+Netflix-shaped users fit), with a dense product for real-valued support rows (e.g. Distill-CF
+output), which are used as they are. Memory: six items × items matrices (:meth:`EASE.memory`).
 """
 
 from __future__ import annotations
 
+import copy
+import logging
 import time
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
@@ -24,6 +28,8 @@ from infrec.models.base import Fitted, Model, Monitor, ScoreFn, score_in_pieces
 from infrec.numerics import resolve_dtype
 from infrec.sparse import GRAM_BLOCK_BYTES, item_gram, rows_matmul
 from infrec.threads import host_threads
+
+log = logging.getLogger(__name__)
 
 
 def ease_weights(item_gram: Array, lam: float) -> Array:
@@ -69,6 +75,24 @@ class EASE(Model):
     ):
         self.lambdas = check_lambdas(lambdas)
         self.dtype = resolve_dtype(dtype)
+        self.lambdas_relative = False
+
+    def relative(self, lambdas: Sequence[float]) -> EASE:
+        """This model with ``lambdas`` relative: each × the mean diagonal of the support's item
+        Gram, as Distill-CF's inner loop states λ (a summary's scale is not the data's)."""
+        model = copy.copy(self)
+        model.lambdas = check_lambdas(lambdas)
+        model.lambdas_relative = True
+        return model
+
+    def for_support(self, hints: dict[str, dict[str, Any]]) -> EASE:
+        """On a summary distilled with EASE inside, the relative λ it was distilled with (as
+        ∞-AE keeps its own: :meth:`infrec.models.infinite_ae.InfiniteAE.for_support`)."""
+        hint = hints.get(self.name)
+        if not hint:
+            return self
+        log.info("EASE on a distilled support: relative λ = %g, the distilled one", hint["lambda"])
+        return self.relative([float(hint["lambda"])])
 
     memory_advice = (
         "EASE holds six items × items matrices (and a dense support, dense): lower "
@@ -101,8 +125,10 @@ class EASE(Model):
         else:
             g = gram(asarray(dense_rows(support, slice(None), self.dtype), self.dtype).T)
         gram_s = time.perf_counter() - start
+        scale = float(np.trace(np.asarray(g))) / g.shape[0] if self.lambdas_relative else 1.0
         for lam in self.lambdas:
             t0 = time.perf_counter()
-            fitted = EASEFitted(ease_weights(g, lam))
+            fitted = EASEFitted(ease_weights(g, lam * scale))
             fitted.fit_seconds = gram_s + time.perf_counter() - t0
-            yield {"lambda": lam}, fitted
+            hp = {"lambda": lam * scale}
+            yield ({**hp, "lambda_relative": lam} if self.lambdas_relative else hp), fitted

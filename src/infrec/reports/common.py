@@ -59,6 +59,7 @@ def collect_runs(root: str | Path) -> list[dict[str, Any]]:
                 "seed": config.get("seed"),
                 "metrics": metrics,
                 "config": config,
+                "sampler_config": sampler,  # a saved support's: what made it
             }
         )
     if not rows:

@@ -5,9 +5,11 @@ The runs are a fraction-of-data sweep (:mod:`.fraction_curve` reads and averages
 way, with the same three costs: fit only, distil + fit, and amortised over the models sharing a
 summary), so the same DVC plot files and headline metrics are written, plus:
 
-- ``every_model.md``: per model and support size, test nDCG@10 / HR@10 ×100 (± the spread over
-  seeds, when there are several), fit seconds and fit speed-up over full data for Distill-CF and
-  for random users; Distill-CF's distillation seconds and its end-to-end and amortised
+- ``every_model.md``: per model and support size, how its Distill-CF summary was distilled and
+  fed to it (:func:`~.fraction_curve.summary_labels`: ``τ = 1: values, weighted``), test
+  nDCG@10 / HR@10 ×100 (± the spread over seeds, when there are several), fit seconds and fit
+  speed-up over full data for Distill-CF and for random users; Distill-CF's distillation
+  seconds and its end-to-end and amortised
   speed-ups; their nDCG@10 difference (negative: the summary does worse than real users of the
   same number, a finding), and the full-data row;
 - with ``extend``: the rows of every (model, sampler, budget) not in this sweep carried over
@@ -86,6 +88,13 @@ def _cells(row: dict[str, Any] | None, costs: bool) -> list[str]:
     return cells
 
 
+def _summary(row: dict[str, Any] | None) -> str:
+    """How the summary was distilled and fed to the model: ``τ = 1: values, weighted``."""
+    if row is None or not row.get("summary"):
+        return "—"
+    return f"{row['summary']}: {row['fed_as']}" if row.get("fed_as") else row["summary"]
+
+
 def markdown(table: list[dict[str, Any]]) -> str:
     """The comparison table: a row per (model, support size), full data last per model."""
     sharing = sorted(
@@ -93,12 +102,12 @@ def markdown(table: list[dict[str, Any]]) -> str:
     )
     amortised = amortised_label(sharing[0]) if len(sharing) == 1 else "amortised over the models"
     head = (
-        "| model | users | Distill-CF nDCG@10 | HR@10 | distil s | fit s | fit speed-up "
+        "| model | users | Distill-CF summary | nDCG@10 | HR@10 | distil s | fit s | fit speed-up "
         f"| distil + fit speed-up | speed-up, distillation {amortised} "
         "| random users nDCG@10 | HR@10 | fit s | fit speed-up "
         "| Distill-CF − random (nDCG@10) |"
     )
-    lines = [head, "|" + "---|" * 14]
+    lines = [head, "|" + "---|" * 15]
     for (_, model, setting), rows in panels(table).items():
         label = model_label(model, setting)
         sizes: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
@@ -114,14 +123,14 @@ def markdown(table: list[dict[str, Any]]) -> str:
                 else "—"
             )
             lines.append(
-                f"| {label} | {users:,} | "
+                f"| {label} | {users:,} | {_summary(ours)} | "
                 + " | ".join(_cells(ours, True) + _cells(base, False))
                 + f" | {diff} |"
             )
         if full is not None:
             cells = [*_cells(full, False)[:2], "", *_cells(full, False)[2:]]
             lines.append(
-                f"| {label} | all {round(full['users']):,} (full data) | "
+                f"| {label} | all {round(full['users']):,} (full data) | | "
                 + " | ".join(cells)
                 + " | | | | | | | |"
             )

@@ -17,8 +17,11 @@ runs that differ in anything but the seed, the budget and file locations are nev
     proxy training, a random draw; for a saved support the seconds its metadata records making
     it) plus the fit;
   - *amortised*: the support's cost shared by the ``models_sharing`` models of the study that
-    are fitted on that same support (same dataset, sampler and budget: a Distill-CF summary is
-    distilled once and reused by every model) plus the fit;
+    are fitted on that same support (same dataset, sampler, budget and ``summary``: a Distill-CF
+    summary is distilled once and reused by every model) plus the fit;
+- for Distill-CF, ``summary`` (how it was distilled when not as published: ``τ = 1``,
+  ``inner EASE``) and ``fed_as`` (how the model took it: ``values``, an export, ``weighted``):
+  :func:`summary_labels`; blank for other samplers;
 
   the full-data fit is the median over the panel's full-data rows (the ``full`` sampler and
   every sampler at 100%: the same fit, timed several times), and a full-data row's speed-ups
@@ -73,6 +76,8 @@ TABLE: tuple[tuple[str, str, float | None], ...] = (
     ("model", "model", None),
     ("setting", "setting", None),
     ("sampler", "sampler", None),
+    ("summary", "summary", None),
+    ("fed_as", "fed_as", None),
     ("budget", "budget", 1.0),
     ("seeds", "seeds", 1.0),
     ("data_pct", "data_share", 100.0),
@@ -94,6 +99,8 @@ TABLE: tuple[tuple[str, str, float | None], ...] = (
 """The study table's columns: shares as %, metrics ×100 (said in the name), seconds, ratios."""
 COLUMNS = (*(column for column, _, _ in TABLE),)
 TEXT_COLUMNS = ("dataset", "model", "setting", "sampler")
+OPTIONAL_TEXT = ("summary", "fed_as")
+"""Text columns a table written before they existed lacks (read as blank)."""
 DERIVED = ("sharing", "end_to_end_s", "amortised_s", "end_to_end_speedup", "amortised_speedup")
 """Keys :func:`add_costs` computes from the others (over the whole table)."""
 LEGACY_COLUMNS = (
@@ -177,6 +184,28 @@ def amortised_label(sharing: float) -> str:
     return f"amortised over {n} model{'s' if n != 1 else ''}"
 
 
+def summary_labels(row: dict[str, Any]) -> tuple[str, str]:
+    """(how a Distill-CF run's summary was distilled, how its model took it) from the run's
+    config: ``("τ = 1", "values, weighted")``; the published distillation (τ = 10, ∞-AE inside)
+    is ``"τ = 10"``. ``("", "")`` for other samplers. Only known values are named (the config is
+    a file the report is handed): anything else reads ``?``."""
+    config = row.get("config") or {}
+    sampler = row.get("sampler_config") or config.get("sampler") or {}
+    model = config.get("model") or {}
+    if row.get("sampler") != SUMMARY:
+        return "", ""
+    tau = sampler.get("tau")
+    summary = f"τ = {tau:g}" if isinstance(tau, int | float) and math.isfinite(tau) else "τ = ?"
+    inner = sampler.get("inner", "infinite_ae")
+    if inner != "infinite_ae":
+        summary += f", inner {MODEL_LABELS.get(inner, '?') if isinstance(inner, str) else '?'}"
+    export = sampler.get("export", "values")
+    fed = export if export in ("values", "degree", "sample") else "?"
+    if model.get("support_weights") is True:
+        fed += ", weighted"
+    return summary, fed
+
+
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Seed-averaged rows (within one setting) with the data share, the costs, speed-ups and
     quality relative to full data."""
@@ -193,6 +222,8 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "model": model,
             "setting": setting,
             "sampler": sampler,
+            "summary": "; ".join(sorted({summary_labels(m)[0] for m in members})),
+            "fed_as": "; ".join(sorted({summary_labels(m)[1] for m in members})),
             "budget": budget,
             "seeds": len(members),
             "user_share": mean_of(metrics, "support/user_share"),
@@ -268,8 +299,8 @@ def add_costs(table: list[dict[str, Any]]) -> None:
 
 
 def _support_key(row: dict[str, Any]) -> tuple[Any, ...]:
-    """(dataset, sampler, budget): the support the study's models share."""
-    return row["dataset"], row["sampler"], float(row["budget"])
+    """(dataset, sampler, budget, how it was distilled): the support the study's models share."""
+    return row["dataset"], row["sampler"], float(row["budget"]), row.get("summary", "")
 
 
 def export(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -302,8 +333,8 @@ def read_table(path: Path) -> list[dict[str, Any]]:
         with path.open(newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
             header = set(reader.fieldnames or ())
-            if set(COLUMNS) <= header:
-                spec = [(c, k, s) for c, k, s in TABLE if k not in DERIVED]
+            if set(COLUMNS) - set(OPTIONAL_TEXT) <= header:
+                spec = [(c, k, s) for c, k, s in TABLE if k not in DERIVED and c in header]
             elif set(LEGACY_COLUMNS) <= header:
                 spec = [
                     (c, LEGACY_KEYS.get(c, c), None if c in TEXT_COLUMNS else 1.0)
@@ -337,7 +368,7 @@ def read_table(path: Path) -> list[dict[str, Any]]:
         if not (math.isfinite(budget) and budget > 0):
             raise InfrecError(f"{path}, line {line}: budget={row['budget']!r} is not positive")
         typed["seeds"] = int(seeds)
-        table.append(typed)
+        table.append({**dict.fromkeys(OPTIONAL_TEXT, ""), **typed})
     add_costs(table)
     return table
 

@@ -111,6 +111,7 @@ class DistillCFSampler(Sampler):
         reuse_lambda: bool,
         export: str,
         support_dir: str | None,
+        inner: str,
     ):
         self.budget = budget
         self.export = check_export(export)
@@ -129,14 +130,18 @@ class DistillCFSampler(Sampler):
             val_users=val_users,
             log_every=int(log_every),
             seed=int(seed),
+            inner=str(inner),
         )
         self.support_dir = Path(support_dir) if support_dir else None
 
     def config(self) -> dict[str, Any]:
         """What makes a distilled support: the cache key and the support file's provenance
-        (not ``export``, applied to the support afterwards)."""
+        (not ``export``, applied to the support afterwards; ``inner`` only when it is not the
+        published ∞-AE, so that summaries cached before the option existed keep their key)."""
         settings = self.settings.as_dict()
         settings.pop("log_every")
+        if settings["inner"] == "infinite_ae":
+            settings.pop("inner")
         return {"name": self.name, "budget": self.budget, **settings}
 
     def artifact_path(self, split: Split, mu: int) -> Path | None:
@@ -215,10 +220,13 @@ class DistillCFSampler(Sampler):
         return Support(matrix, {**info, **_numeric(meta), "seconds": seconds}, self._hints(meta))
 
     def _hints(self, meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        """∞-AE's depth and the λ validated on the kept sample (``reuse_lambda``)."""
+        """For the inner model (``reuse_lambda``): the λ validated on the kept sample, and ∞-AE's
+        depth."""
         lam = meta.get("best_lambda")
         if not self.reuse_lambda or lam is None:  # None: a support file from before λ was kept
             return {}
+        if self.settings.inner == "ease":
+            return {"ease": {"lambda": float(lam)}}
         return {"infinite_ae": {"depth": self.settings.depth, "lambda": float(lam)}}
 
 
