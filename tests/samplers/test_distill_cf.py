@@ -233,17 +233,20 @@ def test_a_kernel_that_will_not_factorise_gets_the_first_jitter_that_does(x64):
     assert np.isfinite(float(pred)) and np.all(np.isfinite(np.asarray(grad)))
 
 
+QUICK = {
+    "budget": 4,
+    "gamma": 5,
+    "tau": 2.0,
+    "pool_factor": 4.0,
+    "steps": 25,
+    "patience": 30,
+    "lr": 0.05,
+}
+"""A 25-step distillation of :func:`tiny_split` (one validation)."""
+
+
 def test_reuse_lambda_false_leaves_the_grid_to_the_model():
-    options = {
-        "budget": 4,
-        "gamma": 5,
-        "tau": 2.0,
-        "pool_factor": 4.0,
-        "steps": 25,
-        "patience": 30,
-        "lr": 0.05,
-    }
-    support = conf_sampler("distill_cf", reuse_lambda=False, **options).sample(tiny_split())
+    support = conf_sampler("distill_cf", reuse_lambda=False, **QUICK).sample(tiny_split())
     assert support.hints == {}
 
 

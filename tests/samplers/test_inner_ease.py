@@ -11,17 +11,8 @@ from infrec.errors import InfrecError
 from infrec.models.ease import EASE, ease_weights
 from infrec.sparse import csr_pair
 from tests.helpers import conf_sampler
+from tests.samplers.test_distill_cf import QUICK as SETTINGS
 from tests.samplers.test_distill_cf import tiny_split
-
-SETTINGS = {
-    "budget": 4,
-    "gamma": 5,
-    "tau": 2.0,
-    "pool_factor": 4.0,
-    "steps": 25,
-    "patience": 30,
-    "lr": 0.05,
-}
 
 
 def problem(seed: int = 0):
