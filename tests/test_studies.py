@@ -202,17 +202,18 @@ def test_every_model_table_flags_a_summary_below_random_users():
         }
 
     table = [
-        row("mf", "distill_cf", 50, 0.10),
+        {**row("mf", "distill_cf", 50, 0.10), "summary": "τ = 1", "fed_as": "values, weighted"},
         row("mf", "random_user", 50, 0.15),
         row("mf", "random_user", 500, 0.25, share=1.0),
     ]
     text = every_model.markdown(table)
     assert (
-        "| MF | 50 | 10.00 | 10.00 | 1,234 | 0.5 | 4× | 0.0016× | 0.0097× "
-        "| 15.00 | 15.00 | 0.5 | 4× | -5.00 |"
+        "| MF | 50 | τ = 1: values, weighted | 10.00 | 10.00 | 1,234 | 0.5 | 4× | 0.0016× "
+        "| 0.0097× | 15.00 | 15.00 | 0.5 | 4× | -5.00 |"
     ) in text
     assert "| speed-up, distillation amortised over 6 models |" in text
-    assert "| MF | all 500 (full data) | 25.00 | 25.00 |  | 0.5 | 4× |" in text
+    assert "| MF | all 500 (full data) | | 25.00 | 25.00 |  | 0.5 | 4× |" in text
+    assert all(line.count("|") == 16 for line in text.splitlines() if line.startswith("| MF"))
 
 
 def test_every_model_lines_all_end_at_the_full_data_run():
