@@ -415,9 +415,10 @@ def test_each_summary_is_labelled_and_amortised_over_its_own_models(tmp_path):
     """Two summaries of one size (τ = 10 for two models, τ = 1 fed weighted to a third): each
     row says which it used, each summary's seconds are shared only by its own models, and a
     table written before the labels existed reads them as blank."""
-    from infrec.reports import every_model
+    from infrec.reports import every_model, fraction_curve
     from infrec.reports.common import write_csv
     from infrec.reports.fraction_curve import COLUMNS, OPTIONAL_TEXT, export, read_table
+    from infrec.samplers import distill_cf
 
     runs = []
     for model, tau, weighted in (("m", 10.0, False), ("n", 10.0, False), ("k", 1.0, True)):
@@ -435,6 +436,7 @@ def test_each_summary_is_labelled_and_amortised_over_its_own_models(tmp_path):
         }
     )
     table = {r["model"]: r for r in summarise(runs)}
+    assert fraction_curve.EXPORTS == distill_cf.EXPORTS  # every export the sampler has is named
     assert [(table[m]["summary"], table[m]["fed_as"]) for m in "mnkx"] == [
         ("τ = 10", "values"),
         ("τ = 10", "values"),

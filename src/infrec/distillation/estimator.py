@@ -121,10 +121,7 @@ def krr_predict(
     kernel = partial(kernels_from_gram, depth=depth, n0=support.shape[1])
     sq_s = jnp.sum(support * support, 1)
     k_ss = kernel(self_gram(support), sq_s, sq_s)[0]
-    if targets_csr is None:
-        gram = jnp.dot(targets, support.T, precision=HIGHEST)
-    else:
-        gram = spmm(*targets_csr, support.T)
+    gram = targets_gram(support, targets, targets_csr)
     k_ts = kernel(gram, jnp.sum(targets * targets, 1), sq_s)[0]
     eye = jnp.eye(k_ss.shape[0], dtype=k_ss.dtype)
     reg = k_ss + factorable_ridge(k_ss, lam) * eye
@@ -154,11 +151,18 @@ def ease_predict(
     ridge = factorable_ridge(k_ss, lam * k_ss.shape[0] / n_items)
     w = spd_solve(k_ss + ridge * jnp.eye(k_ss.shape[0], dtype=k_ss.dtype), support)
     diag = 1.0 - jnp.sum(support * w, axis=0)  # ℓ·diag(P), in (0, 1]
-    if targets_csr is None:
-        gram = jnp.dot(targets, support.T, precision=HIGHEST)
-    else:
-        gram = spmm(*targets_csr, support.T)
+    gram = targets_gram(support, targets, targets_csr)
     return targets - (targets - jnp.dot(gram, w, precision=HIGHEST)) / diag
+
+
+def targets_gram(
+    support: jax.Array, targets: jax.Array, targets_csr: tuple[CSR, CSR] | None
+) -> jax.Array:
+    """``T Xᵀ`` (targets × support), a dense product or, with ``targets_csr`` (the targets and
+    their transpose as CSR), a sparse one whose gradient is sparse too."""
+    if targets_csr is None:
+        return jnp.dot(targets, support.T, precision=HIGHEST)
+    return spmm(*targets_csr, support.T)
 
 
 @jax.custom_vjp

@@ -19,9 +19,9 @@ runs that differ in anything but the seed, the budget and file locations are nev
   - *amortised*: the support's cost shared by the ``models_sharing`` models of the study that
     are fitted on that same support (same dataset, sampler, budget and ``summary``: a Distill-CF
     summary is distilled once and reused by every model) plus the fit;
-- for Distill-CF, ``summary`` (how it was distilled when not as published: ``τ = 1``,
-  ``inner EASE``) and ``fed_as`` (how the model took it: ``values``, an export, ``weighted``):
-  :func:`summary_labels`; blank for other samplers;
+- for Distill-CF, ``summary`` (how it was distilled: its temperature, ``τ = 10`` as published,
+  and the inner model when it is not ∞-AE, ``τ = 10, inner EASE``) and ``fed_as`` (how the model
+  took it: ``values``, an export, ``weighted``): :func:`summary_labels`; blank for other samplers;
 
   the full-data fit is the median over the panel's full-data rows (the ``full`` sampler and
   every sampler at 100%: the same fit, timed several times), and a full-data row's speed-ups
@@ -99,6 +99,9 @@ TABLE: tuple[tuple[str, str, float | None], ...] = (
 """The study table's columns: shares as %, metrics ×100 (said in the name), seconds, ratios."""
 COLUMNS = (*(column for column, _, _ in TABLE),)
 TEXT_COLUMNS = ("dataset", "model", "setting", "sampler")
+EXPORTS = ("values", "degree", "sample")
+"""``sampler.export`` values a report names (:data:`infrec.samplers.distill_cf.EXPORTS`, not
+imported: that module brings JAX into the report's start-up; a test keeps the two equal)."""
 OPTIONAL_TEXT = ("summary", "fed_as")
 """Text columns a table written before they existed lacks (read as blank)."""
 DERIVED = ("sharing", "end_to_end_s", "amortised_s", "end_to_end_speedup", "amortised_speedup")
@@ -189,18 +192,18 @@ def summary_labels(row: dict[str, Any]) -> tuple[str, str]:
     config: ``("τ = 1", "values, weighted")``; the published distillation (τ = 10, ∞-AE inside)
     is ``"τ = 10"``. ``("", "")`` for other samplers. Only known values are named (the config is
     a file the report is handed): anything else reads ``?``."""
+    if row.get("sampler") != SUMMARY:
+        return "", ""
     config = row.get("config") or {}
     sampler = row.get("sampler_config") or config.get("sampler") or {}
     model = config.get("model") or {}
-    if row.get("sampler") != SUMMARY:
-        return "", ""
     tau = sampler.get("tau")
     summary = f"τ = {tau:g}" if isinstance(tau, int | float) and math.isfinite(tau) else "τ = ?"
     inner = sampler.get("inner", "infinite_ae")
     if inner != "infinite_ae":
         summary += f", inner {MODEL_LABELS.get(inner, '?') if isinstance(inner, str) else '?'}"
     export = sampler.get("export", "values")
-    fed = export if export in ("values", "degree", "sample") else "?"
+    fed = export if export in EXPORTS else "?"
     if model.get("support_weights") is True:
         fed += ", weighted"
     return summary, fed
@@ -217,13 +220,14 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     table = []
     for (dataset, model, setting, sampler, budget), members in sorted(groups.items()):
         metrics = [m["metrics"] for m in members]
+        labels = [summary_labels(m) for m in members]
         out: dict[str, Any] = {
             "dataset": dataset,
             "model": model,
             "setting": setting,
             "sampler": sampler,
-            "summary": "; ".join(sorted({summary_labels(m)[0] for m in members})),
-            "fed_as": "; ".join(sorted({summary_labels(m)[1] for m in members})),
+            "summary": "; ".join(sorted({made for made, _ in labels})),
+            "fed_as": "; ".join(sorted({fed for _, fed in labels})),
             "budget": budget,
             "seeds": len(members),
             "user_share": mean_of(metrics, "support/user_share"),
