@@ -259,7 +259,7 @@ def run_row(sampler, budget, share, hr, fit, seed, made=0.001):
         "sampler": sampler,
         "budget": budget,
         "seed": seed,
-        "config": {"seed": seed},
+        "config": {"seed": seed, "sampler": {"name": sampler, "tau": 10.0}},
         "metrics": {
             "test/hr@10": hr,
             "test/ndcg@10": hr / 2,
@@ -310,9 +310,9 @@ def test_figures_show_both_metrics_on_a_log_axis_holding_every_point(tmp_path):
     fig, _ = figure(study_table())
     series, points = plotted(fig)
     titles = [ax.get_title() for ax in fig.axes]
-    assert titles == [
-        "m on toy: test HR@10",
-        "m on toy: test nDCG@10",
+    assert titles == [  # the quality panels name the summary the Distill-CF points were fitted on
+        "m on toy: test HR@10\nDistill-CF: τ = 10: values",
+        "m on toy: test nDCG@10\nDistill-CF: τ = 10: values",
         "m on toy: fit speed-up over full data",
     ]
     assert "toy" in fig._suptitle.get_text()  # the dataset is named
@@ -375,6 +375,33 @@ def test_one_seed_leaves_spreads_blank_and_two_give_them(tmp_path):
     two = study_table(seeds=(1, 2))
     assert all(math.isfinite(r["test/hr@10_sd"]) for r in two)
     assert "40.00 ± 0.00" in every_model.markdown(two)
+
+
+def test_seeds_draw_their_spread_as_error_bars_and_one_seed_draws_none():
+    from matplotlib.collections import LineCollection
+
+    from infrec.reports.common import pyplot
+    from infrec.reports.fraction_curve import figure
+
+    def bars(fig) -> list[float]:
+        """The lengths of the error bars in the nDCG@10 panel."""
+        return [
+            float(abs(seg[1][1] - seg[0][1]))
+            for c in fig.axes[1].collections
+            if isinstance(c, LineCollection)
+            for seg in c.get_segments()
+        ]
+
+    fig, _ = figure(study_table())
+    assert bars(fig) == []
+    pyplot().close(fig)
+    runs = []  # two seeds whose nDCG@10 differ by 0.02 at 10% of the users: sd ×100 1.414
+    for seed, hr in ((1, 0.30), (2, 0.34)):
+        runs.append(run_row("full", 1.0, 1.0, 0.40, 8.0, seed))
+        runs.append(run_row("random_user", 0.1, 0.1, hr, 1.0, seed))
+    fig, _ = figure(summarise(runs))
+    assert bars(fig) == pytest.approx([2 * 100 * 0.02 / 2**0.5])  # ± one sd
+    pyplot().close(fig)
 
 
 def test_full_data_is_1x_against_the_median_full_data_fit():

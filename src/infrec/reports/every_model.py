@@ -45,6 +45,7 @@ from infrec.reports.fraction_curve import (
     panels,
     plot_png,
     summarise,
+    summary_text,
     write_series,
 )
 from infrec.track import Tracker
@@ -88,13 +89,6 @@ def _cells(row: dict[str, Any] | None, costs: bool) -> list[str]:
     return cells
 
 
-def _summary(row: dict[str, Any] | None) -> str:
-    """How the summary was distilled and fed to the model: ``τ = 1: values, weighted``."""
-    if row is None or not row.get("summary"):
-        return "—"
-    return f"{row['summary']}: {row['fed_as']}" if row.get("fed_as") else row["summary"]
-
-
 def markdown(table: list[dict[str, Any]]) -> str:
     """The comparison table: a row per (model, support size), full data last per model."""
     sharing = sorted(
@@ -123,7 +117,7 @@ def markdown(table: list[dict[str, Any]]) -> str:
                 else "—"
             )
             lines.append(
-                f"| {label} | {users:,} | {_summary(ours)} | "
+                f"| {label} | {users:,} | {summary_text(ours)} | "
                 + " | ".join(_cells(ours, True) + _cells(base, False))
                 + f" | {diff} |"
             )

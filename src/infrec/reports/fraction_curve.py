@@ -209,6 +209,22 @@ def summary_labels(row: dict[str, Any]) -> tuple[str, str]:
     return summary, fed
 
 
+def summary_text(row: dict[str, Any] | None) -> str:
+    """A table row's summary as users read it, how it was distilled and fed to the model:
+    ``τ = 1: values, weighted``; ``—`` for no row or a sampler without one."""
+    if row is None or not row.get("summary"):
+        return "—"
+    return f"{row['summary']}: {row['fed_as']}" if row.get("fed_as") else row["summary"]
+
+
+def panel_summary(rows: list[dict[str, Any]]) -> str:
+    """The Distill-CF summaries one panel's points were fitted on, each once in size order
+    (``τ = 1: values, weighted``); empty when the panel has no Distill-CF point."""
+    made = [r for r in sorted(rows, key=lambda r: r["budget"]) if r["sampler"] == SUMMARY]
+    texts = [summary_text(r) for r in made if not is_full_data(r)]
+    return "; ".join(dict.fromkeys(t for t in texts if t != "—"))
+
+
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Seed-averaged rows (within one setting) with the data share, the costs, speed-ups and
     quality relative to full data."""
@@ -553,6 +569,7 @@ def figure(table: list[dict[str, Any]], xlabel: str = X_LABEL, what: str = "data
         label = model_label(model, setting)
         lines = series(panel)
         full = full_data_run(panel)
+        made = panel_summary(panel)
         xs_all: list[float] = []
         for ax, metric in zip(row_axes, PLOTTED, strict=False):
             for sampler, points in lines.items():
@@ -560,13 +577,20 @@ def figure(table: list[dict[str, Any]], xlabel: str = X_LABEL, what: str = "data
                     continue
                 xs = [100 * r["data_share"] for r in points]
                 xs_all += xs
-                (line,) = ax.plot(
-                    xs,
-                    [100 * r[metric] for r in points],
-                    marker="o",
-                    color=sampler_colour(sampler),
-                    label=sampler_label(sampler),
-                )
+                ys = [100 * r[metric] for r in points]
+                style = {"marker": "o", "color": sampler_colour(sampler)}
+                spread = [100 * r.get(f"{metric}_sd", math.nan) for r in points]
+                if any(math.isfinite(s) for s in spread):  # seeds: their sd as error bars
+                    bars = ax.errorbar(
+                        xs,
+                        ys,
+                        yerr=[s if math.isfinite(s) else 0.0 for s in spread],
+                        capsize=3,
+                        **style,
+                    )
+                    line = bars.lines[0]
+                else:
+                    (line,) = ax.plot(xs, ys, **style)
                 handles.setdefault(sampler_label(sampler), line)
             if full is not None:
                 level = 100 * full[metric]
@@ -574,7 +598,10 @@ def figure(table: list[dict[str, Any]], xlabel: str = X_LABEL, what: str = "data
                 ax.plot([100.0], [level], marker="*", ms=12, color="black", ls="none")
                 xs_all.append(100.0)
             name = METRIC_LABELS[metric]
-            ax.set_title(f"{label} on {dataset}: test {name}", fontsize=10)
+            title = f"{label} on {dataset}: test {name}"
+            ax.set_title(
+                f"{title}\n{sampler_label(SUMMARY)}: {made}" if made else title, fontsize=10
+            )
             ax.set_ylabel(f"test {name} (×100)")
         speed = row_axes[2]
         for sampler, points in lines.items():
