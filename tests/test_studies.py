@@ -193,6 +193,7 @@ def test_every_model_table_flags_a_summary_below_random_users():
             "test/ndcg@10": ndcg,
             "test/hr@10": ndcg,
             "test/ndcg@10_sd": math.nan,  # one seed
+            "seeds": 1,
             "fit_s": 0.5,
             "support_s": 1234.5 if sampler == "distill_cf" else 0.001,
             "sharing": 6.0,
@@ -208,12 +209,14 @@ def test_every_model_table_flags_a_summary_below_random_users():
     ]
     text = every_model.markdown(table)
     assert (
-        "| MF | 50 | τ = 1: values, weighted | 10.00 | 10.00 | 1,234 | 0.5 | 4× | 0.0016× "
+        "| MF | 50 | 1 / 1 | τ = 1: values, weighted | 10.00 | 10.00 | 1,234 | 0.5 | 4× | 0.0016× "
         "| 0.0097× | 15.00 | 15.00 | 0.5 | 4× | -5.00 |"
     ) in text
     assert "| speed-up, distillation amortised over 6 models |" in text
-    assert "| MF | all 500 (full data) | | 25.00 | 25.00 |  | 0.5 | 4× |" in text
-    assert all(line.count("|") == 16 for line in text.splitlines() if line.startswith("| MF"))
+    assert "| MF | all 500 (full data) | 1 | | 25.00 | 25.00 |  | 0.5 | 4× |" in text
+    assert all(
+        line.count("|") == 17 for line in text.splitlines() if line.startswith("| MF")
+    )  # 16 columns
 
 
 def test_every_model_lines_all_end_at_the_full_data_run():

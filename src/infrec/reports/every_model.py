@@ -5,7 +5,8 @@ The runs are a fraction-of-data sweep (:mod:`.fraction_curve` reads and averages
 way, with the same three costs: fit only, distil + fit, and amortised over the models sharing a
 summary), so the same DVC plot files and headline metrics are written, plus:
 
-- ``every_model.md``: per model and support size, how its Distill-CF summary was distilled and
+- ``every_model.md``: per model and support size, the seeds averaged on each side, how its
+  Distill-CF summary was distilled and
   fed to it (:func:`~.fraction_curve.summary_labels`: ``τ = 1: values, weighted``), test
   nDCG@10 / HR@10 ×100 (± the spread over seeds, when there are several), fit seconds and fit
   speed-up over full data for Distill-CF and for random users; Distill-CF's distillation
@@ -16,7 +17,8 @@ summary), so the same DVC plot files and headline metrics are written, plus:
   from an earlier report's ``every_model.csv`` (adding a model, one model's other sampler or
   more support sizes to the study without rerunning the rest);
 - ``every_model.csv``: every averaged row (:data:`.fraction_curve.COLUMNS`);
-- ``every_model.png``: a row per model — HR@10, nDCG@10 and speed-ups against % of users kept;
+- ``every_model.png``: a row per model — HR@10, nDCG@10 (the spread over seeds as error bars,
+  the summary named in the panel's title) and speed-ups against % of users kept;
   both samplers' lines end at the model's full-data run (:func:`meeting_full_data`), as do the
   DVC plot files;
 - to the tracker: the table, the curves and the PNG.
@@ -74,6 +76,11 @@ def _seconds(value: float) -> str:
     return _number(value) if math.isfinite(value) else "—"
 
 
+def _seeds(row: dict[str, Any] | None) -> str:
+    """How many seeds a row averages (``—`` for no row)."""
+    return "—" if row is None else f"{int(row['seeds'])}"
+
+
 def _cells(row: dict[str, Any] | None, costs: bool) -> list[str]:
     if row is None:
         return ["—"] * (7 if costs else 4)
@@ -96,12 +103,12 @@ def markdown(table: list[dict[str, Any]]) -> str:
     )
     amortised = amortised_label(sharing[0]) if len(sharing) == 1 else "amortised over the models"
     head = (
-        "| model | users | Distill-CF summary | nDCG@10 | HR@10 | distil s | fit s | fit speed-up "
-        f"| distil + fit speed-up | speed-up, distillation {amortised} "
+        "| model | users | seeds | Distill-CF summary | nDCG@10 | HR@10 | distil s | fit s "
+        f"| fit speed-up | distil + fit speed-up | speed-up, distillation {amortised} "
         "| random users nDCG@10 | HR@10 | fit s | fit speed-up "
         "| Distill-CF − random (nDCG@10) |"
     )
-    lines = [head, "|" + "---|" * 15]
+    lines = [head, "|" + "---|" * 16]
     for (_, model, setting), rows in panels(table).items():
         label = model_label(model, setting)
         sizes: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
@@ -117,19 +124,20 @@ def markdown(table: list[dict[str, Any]]) -> str:
                 else "—"
             )
             lines.append(
-                f"| {label} | {users:,} | {summary_text(ours)} | "
+                f"| {label} | {users:,} | {_seeds(ours)} / {_seeds(base)} | {summary_text(ours)} | "
                 + " | ".join(_cells(ours, True) + _cells(base, False))
                 + f" | {diff} |"
             )
         if full is not None:
             cells = [*_cells(full, False)[:2], "", *_cells(full, False)[2:]]
             lines.append(
-                f"| {label} | all {round(full['users']):,} (full data) | | "
+                f"| {label} | all {round(full['users']):,} (full data) | {_seeds(full)} | | "
                 + " | ".join(cells)
                 + " | | | | | | | |"
             )
     note = (
-        "\nMetrics ×100 (± the sample standard deviation over seeds, when there are several). "
+        "\nMetrics ×100 (± the sample standard deviation over seeds, when there are several; "
+        "*seeds*: how many, Distill-CF / random users). "
         "Speed-ups are over the model's full-data fit: *fit* counts the fit alone (JAX's "
         "compilation set apart), *distil + fit* adds the seconds the summary took to distil, "
         "and *amortised* shares those seconds among the models of this study fitted on the "
