@@ -473,7 +473,7 @@ def test_each_summary_is_labelled_and_amortised_over_its_own_models(tmp_path):
     assert [table[m]["sharing"] for m in "mnkx"] == [2.0, 2.0, 1.0, 1.0]
     assert table["m"]["amortised_s"] == pytest.approx(31.0) and table["k"]["amortised_s"] == 61.0
     text = every_model.markdown(list(table.values()))
-    assert "| k | 10 | τ = 1: values, weighted |" in text
+    assert "| k | 10 | 1 / — | τ = 1: values, weighted |" in text
     write_csv(tmp_path / "new.csv", export(list(table.values())), COLUMNS)
     assert {r["summary"] for r in read_table(tmp_path / "new.csv")} == {
         "τ = 10",
