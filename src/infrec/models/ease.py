@@ -104,7 +104,7 @@ class EASEDualFitted(Fitted):
         support_t = jnp.asarray(self.support_t)
 
         def score(part: np.ndarray) -> np.ndarray:
-            cx = asarray(rows_matmul(context, part, support_t), dtype)  # C Xᵀ, sparse product
+            cx = asarray(rows_matmul(context, row_index(part), support_t), dtype)  # C Xᵀ, sparse product
             out = np.array(matmul(cx, self.weights))  # a host copy to add the own entries to
             own = context[row_index(part)].tocoo()
             own.sum_duplicates()
