@@ -104,9 +104,10 @@ class EASEDualFitted(Fitted):
         support_t = jnp.asarray(self.support_t)
 
         def score(part: np.ndarray) -> np.ndarray:
-            cx = asarray(rows_matmul(context, row_index(part), support_t), dtype)  # C Xᵀ, sparse product
+            rows = row_index(part)
+            cx = asarray(rows_matmul(context, rows, support_t), dtype)  # C Xᵀ: a sparse product
             out = np.array(matmul(cx, self.weights))  # a host copy to add the own entries to
-            own = context[row_index(part)].tocoo()
+            own = context[rows].tocoo()
             own.sum_duplicates()
             out[own.row, own.col] += own.data * self.self_term[own.col]
             return out
