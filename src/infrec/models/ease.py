@@ -115,17 +115,16 @@ class EASEDualFitted(Fitted):
         return lambda rows: score_in_pieces(rows, self.weights.shape[1], dtype, score)
 
 
-def ease_dual(x: np.ndarray, lam: float, dtype) -> EASEDualFitted:
-    """The dual form of EASE on dense support rows ``x`` (float64, n × items) at absolute λ.
+def ease_dual(x: np.ndarray, k: np.ndarray, lam: float, dtype) -> EASEDualFitted:
+    """The dual form of EASE on dense support rows ``x`` (float64, n × items, on the host) and
+    their Gram matrix ``k = x xᵀ`` (computed once for the λ grid) at absolute λ.
 
     λ = 0 has no dual (``e`` would vanish for every item); as in :func:`ease_weights`, whose
     primal factorisation then fails, the ridge becomes the first jitter × the item Gram's mean
     diagonal, logged.
     """
-    k = x @ x.T
-    mean_item_diag = max(float(np.trace(k)) / x.shape[1], 1e-12)
     if lam <= 0:
-        lam = JITTERS[0] * mean_item_diag
+        lam = JITTERS[0] * max(float(np.trace(k)) / x.shape[1], 1e-12)
         log.warning("EASE with λ = 0 on %d users: used ridge %.3g (dual form)", len(x), lam)
     chol, _ = stable_cholesky(k, lam, float(np.trace(k)) / len(x))
     w = np.asarray(cho_solve(np.asarray(chol), x))
@@ -219,12 +218,13 @@ class EASE(Model):
     ) -> Iterator[tuple[dict, EASEDualFitted]]:
         start = time.perf_counter()
         x = dense_rows(support, slice(None), np.float64)
-        scale = float(np.einsum("si,si->", x, x)) / x.shape[1] if self.lambdas_relative else 1.0
+        k = x @ x.T
+        scale = float(np.trace(k)) / x.shape[1] if self.lambdas_relative else 1.0
         log.info("EASE on %d users × %d items: dual form (Woodbury)", *x.shape)
         setup_s = time.perf_counter() - start
         for lam in self.lambdas:
             t0 = time.perf_counter()
-            fitted = ease_dual(x, lam * scale, self.dtype)
+            fitted = ease_dual(x, k, lam * scale, self.dtype)
             fitted.fit_seconds = setup_s + time.perf_counter() - t0
             hp = {"lambda": lam * scale}
             yield ({**hp, "lambda_relative": lam} if self.lambdas_relative else hp), fitted
