@@ -90,7 +90,9 @@ class EASEDualFitted(Fitted):
     With ``W = (XXᵀ + λI)⁻¹X`` (n × items), ``λP = I − XᵀW``, so ``e = λ diag(P) = 1 − Σ_s X ⊙ W``
     and ``C B = C − (C − (CXᵀ)W) / e`` = ``(CXᵀ)(W / e) + C ⊙ (1 − 1/e)``: a context's own entry
     of item ``j`` cancels in its score for ``j`` (``B``'s zero diagonal). ``W`` and ``e`` are
-    computed in float64 (``e`` is a difference near 1), scores in the model's dtype.
+    computed in float64 (``e`` is a difference near 1), scores in the model's dtype. The
+    distillation's differentiable twin, for dense targets at a relative λ, is
+    :func:`infrec.distillation.estimator.ease_predict`.
     """
 
     def __init__(self, support_t: Array, weights: Array, self_term: np.ndarray):
@@ -106,7 +108,9 @@ class EASEDualFitted(Fitted):
         def score(part: np.ndarray) -> np.ndarray:
             rows = row_index(part)
             cx = asarray(rows_matmul(context, rows, support_t), dtype)  # C Xᵀ: a sparse product
-            out = np.array(matmul(cx, self.weights))  # a host copy to add the own entries to
+            out = np.asarray(matmul(cx, self.weights))
+            if not out.flags.writeable:  # a device result: a host copy to add the own entries to
+                out = out.copy()
             own = context[rows].tocoo()
             own.sum_duplicates()
             out[own.row, own.col] += own.data * self.self_term[own.col]
@@ -115,9 +119,10 @@ class EASEDualFitted(Fitted):
         return lambda rows: score_in_pieces(rows, self.weights.shape[1], dtype, score)
 
 
-def ease_dual(x: np.ndarray, k: np.ndarray, lam: float, dtype) -> EASEDualFitted:
-    """The dual form of EASE on dense support rows ``x`` (float64, n × items, on the host) and
-    their Gram matrix ``k = x xᵀ`` (computed once for the λ grid) at absolute λ.
+def ease_dual(x: np.ndarray, k: np.ndarray, support_t: Array, lam: float, dtype) -> EASEDualFitted:
+    """The dual form of EASE on dense support rows ``x`` (float64, n × items, on the host) at
+    absolute λ, given what the λ grid shares: their Gram matrix ``k = x xᵀ`` and ``xᵀ`` in the
+    model's dtype (the scorer's ``C Xᵀ``).
 
     λ = 0 has no dual (``e`` would vanish for every item); as in :func:`ease_weights`, whose
     primal factorisation then fails, the ridge becomes the first jitter × the item Gram's mean
@@ -130,7 +135,7 @@ def ease_dual(x: np.ndarray, k: np.ndarray, lam: float, dtype) -> EASEDualFitted
     w = np.asarray(cho_solve(np.asarray(chol), x))
     e = 1.0 - np.einsum("si,si->i", x, w)
     return EASEDualFitted(
-        asarray(np.ascontiguousarray(x.T, dtype=dtype), dtype),
+        support_t,
         asarray((w / e[None, :]).astype(dtype), dtype),
         (1.0 - 1.0 / e).astype(dtype),
     )
@@ -219,12 +224,13 @@ class EASE(Model):
         start = time.perf_counter()
         x = dense_rows(support, slice(None), np.float64)
         k = x @ x.T
+        support_t = asarray(np.ascontiguousarray(x.T, dtype=self.dtype), self.dtype)
         scale = float(np.trace(k)) / x.shape[1] if self.lambdas_relative else 1.0
         log.info("EASE on %d users × %d items: dual form (Woodbury)", *x.shape)
         setup_s = time.perf_counter() - start
         for lam in self.lambdas:
             t0 = time.perf_counter()
-            fitted = ease_dual(x, k, lam * scale, self.dtype)
+            fitted = ease_dual(x, k, support_t, lam * scale, self.dtype)
             fitted.fit_seconds = setup_s + time.perf_counter() - t0
             hp = {"lambda": lam * scale}
             yield ({**hp, "lambda_relative": lam} if self.lambdas_relative else hp), fitted
