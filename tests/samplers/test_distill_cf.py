@@ -193,8 +193,6 @@ def test_sampler_end_to_end_and_cached(tmp_path, monkeypatch):
         ({"gamma": 0}, "γ ≥ 1"),
         ({"budget": 31}, "above the 30 users"),
         ({"pool_factor": 0.5}, "pool_factor"),
-        ({"init_scale": 0}, "init_scale=0.0"),
-        ({"init_scale": float("nan")}, "init_scale=nan"),
     ],
 )
 def test_bad_options(option, message):
@@ -310,33 +308,6 @@ def test_validation_on_a_user_sample_scores_that_many_users(monkeypatch):
     assert set(seen) == {10}
     assert len(seen) == 2 * 6  # step 0 and step 3, six λ each
     assert support.meta["steps_run"] == 3
-
-
-@pytest.mark.parametrize("scale", [1.0, 30.0])
-def test_the_first_sample_is_the_scaled_initial_users(scale):
-    """Logits start as ``init_scale`` × the initial users' 0/1 rows: after one step of a
-    negligible lr the kept sample is ``hardtanh(γ · softmax(s · X/τ))`` of those rows — near
-    uniform over the items at the published s = 1, on the users' own items at s = 30."""
-    split = tiny_split()
-    options = {**QUICK, "tau": 3.0, "pool_factor": 0, "steps": 1, "lr": 1e-7}
-    settings = conf_sampler("distill_cf", init_scale=scale, **options).settings
-    sample, meta = loop.distill(split, 4, settings)
-    rows = split.train[meta["init_users"]].toarray()
-    expected = np.clip(5 * np.asarray(jax.nn.softmax(scale * rows / 3.0, axis=1)), 0, 1)
-    np.testing.assert_allclose(sample, expected, rtol=1e-4, atol=1e-6)
-    own = (sample * rows).sum() / sample.sum()
-    assert (own > 0.99) if scale > 1 else (own < 0.5)
-
-
-def test_the_initial_scale_is_in_the_cache_key_unless_published():
-    published = conf_sampler("distill_cf", budget=4)
-    assert "init_scale" not in published.config()  # summaries cached before it keep their key
-    assert conf_sampler("distill_cf", budget=4, init_scale=45.0).config()["init_scale"] == 45.0
-    split = tiny_split()
-    sharp = conf_sampler("distill_cf", budget=4, init_scale=45.0, support_dir="/tmp/x")
-    assert sharp.artifact_path(split, 4) != conf_sampler(
-        "distill_cf", budget=4, support_dir="/tmp/x"
-    ).artifact_path(split, 4)
 
 
 CACHED = {"budget": 4, "gamma": 5, "tau": 2.0, "pool_factor": 4.0, "steps": 4, "lr": 0.05}

@@ -4,12 +4,7 @@ The inner model is ∞-AE as published, or EASE (``inner="ease"``,
 :func:`infrec.distillation.estimator.ease_predict`); validation fits the same model on the
 sample, so λ and the kept sample are chosen by the model the summary is made for.
 
-Logits start as the train rows of μ random real users, times ``init_scale`` (1: the published
-start, 0/1 logits). At τ = 10 over a large catalogue the published start's first sample is near
-uniform — ``γ · softmax(X̃/τ)`` puts a row's own items only ``e^{1/τ}`` above the rest — and the
-first 100–240 steps spend themselves recovering what the random users had (README, "Scale");
-a scale ``s`` gives a row's items ``e^{s/τ}`` times the others' weight, so at
-``s ≈ τ · ln(items/γ)`` half a typical row's sample mass starts on its own items. Validation follows the paper (steps 25,
+Logits start as the train rows of μ random real users. Validation follows the paper (steps 25,
 50, …, 200, then every 40; and the last step): a sample is drawn, ∞-AE's λ is re-chosen on
 validation HR@100 over ``lambdas`` (:func:`infrec.selection.select`) and used in the loss from
 then on; the sample with the best validation metric is kept; training stops after ``patience``
@@ -19,7 +14,6 @@ steps without improvement (:class:`infrec.models.early_stopping.EarlyStopping`, 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import asdict, dataclass, replace
 from functools import partial
@@ -70,7 +64,6 @@ class DistillSettings:
     log_every: int
     seed: int
     inner: str = "infinite_ae"
-    init_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.inner not in INNER_MODELS:
@@ -93,11 +86,6 @@ class DistillSettings:
                 f"sampler.pool_factor=0 with sampler.tau={self.tau}: the expected support stands "
                 "for the multi-Gumbel sample only at temperatures above 2 (its noise has no "
                 "variance below); use a pool (sampler.pool_factor ≥ 1) or null"
-            )
-        if not (math.isfinite(self.init_scale) and self.init_scale > 0):
-            raise InfrecError(
-                f"sampler.init_scale={self.init_scale}: the initial logits' scale must be a "
-                "finite number > 0 (1: the published start)"
             )
         if self.depth < 1:
             raise InfrecError(f"sampler.depth={self.depth}: needs depth ≥ 1")
@@ -221,8 +209,7 @@ def distill(
     # with several devices the targets are split over them by rows (zero-padded, dense Gram)
     place = shard_rows if multi_device() else jnp.asarray
     targets = None if batch is not None else place(split.train.toarray().astype(dtype))
-    initial = split.train[init_rows].toarray().astype(dtype)
-    logits = initial * dtype(settings.init_scale)
+    logits = split.train[init_rows].toarray().astype(dtype)
     logits = replicate(logits) if multi_device() else jnp.asarray(logits)
     pool = settings.pool
 
@@ -254,6 +241,7 @@ def distill(
     validate, metric = _validator(split, settings)
 
     key = jax.random.key(settings.seed)
+    initial = to_host(logits)
     init_val, lam = validate(initial)  # sets the first λ; not a candidate
     real_mass = split.train.nnz / split.n_users  # interactions per real user
     history = [{"step": 0, "val_hr": init_val, "lambda": lam}]

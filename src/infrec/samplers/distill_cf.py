@@ -112,7 +112,6 @@ class DistillCFSampler(Sampler):
         export: str,
         support_dir: str | None,
         inner: str,
-        init_scale: float = 1.0,
     ):
         self.budget = budget
         self.export = check_export(export)
@@ -132,21 +131,17 @@ class DistillCFSampler(Sampler):
             log_every=int(log_every),
             seed=int(seed),
             inner=str(inner),
-            init_scale=float(init_scale),
         )
         self.support_dir = Path(support_dir) if support_dir else None
 
     def config(self) -> dict[str, Any]:
         """What makes a distilled support: the cache key and the support file's provenance
-        (not ``export``, applied to the support afterwards; ``inner`` and ``init_scale`` only
-        when they are not the published ∞-AE and start, so that summaries cached before the
-        options existed keep their key)."""
+        (not ``export``, applied to the support afterwards; ``inner`` only when it is not the
+        published ∞-AE, so that summaries cached before the option existed keep their key)."""
         settings = self.settings.as_dict()
         settings.pop("log_every")
         if settings["inner"] == "infinite_ae":
             settings.pop("inner")
-        if settings["init_scale"] == 1.0:
-            settings.pop("init_scale")
         return {"name": self.name, "budget": self.budget, **settings}
 
     def artifact_path(self, split: Split, mu: int) -> Path | None:
