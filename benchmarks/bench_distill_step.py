@@ -2,6 +2,7 @@
 
     python benchmarks/bench_distill_step.py [--path ../shared/datasets/ml-1m-paper] [--steps 10]
         [--literal-steps 2]
+    python benchmarks/bench_distill_step.py --cost 2000 1024 17770   # a step's FLOPs at a shape
 
 Times the jitted step (sampling, ∞-AE inner solve, loss, gradient, Adam) after compilation, for
 the pooled multi-Gumbel estimator (``pool_factor: 4``), the expected support (no noise,
@@ -34,7 +35,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_infinite_ae import gemm_gflops  # noqa: E402
 
 
-def time_steps(targets, csr, logits, pool, steps: int, mean_card: float) -> float:
+def make_step(pool: int | None, mean_card: float):
+    """The jitted Distill-CF step (γ = 200, τ = 10, depth 1, Adam) and its optimiser."""
     loss = partial(
         distill_loss, gamma=200, tau=10.0, pool=pool, depth=1, card_reg=1e-3, mean_card=mean_card
     )
@@ -48,6 +50,24 @@ def time_steps(targets, csr, logits, pool, steps: int, mean_card: float) -> floa
         updates, state = opt.update(grad, state, logits)
         return optax.apply_updates(logits, updates), state, value
 
+    return step, opt
+
+
+def step_cost(mu: int, batch: int, items: int, pool: int) -> dict[str, float]:
+    """XLA's count of the step's FLOPs and bytes at μ synthetic users, a dense batch of real
+    targets and ``items`` items (nothing runs): the floor a step time is read against."""
+    step, opt = make_step(pool, mean_card=100.0)
+    logits = jax.ShapeDtypeStruct((mu, items), jnp.float32)
+    targets = jax.ShapeDtypeStruct((batch, items), jnp.float32)
+    state = jax.eval_shape(opt.init, logits)
+    compiled = step.lower(logits, state, jax.random.key(0), targets, None).compile()
+    cost = compiled.cost_analysis()
+    cost = cost[0] if isinstance(cost, list) else cost
+    return {"flops": float(cost["flops"]), "bytes": float(cost.get("bytes accessed", 0.0))}
+
+
+def time_steps(targets, csr, logits, pool, steps: int, mean_card: float) -> float:
+    step, opt = make_step(pool, mean_card)
     state = opt.init(logits)
     logits, state, value = step(logits, state, jax.random.key(0), targets, csr)  # compile
     value.block_until_ready()
@@ -63,7 +83,24 @@ def main() -> None:
     parser.add_argument("--path", default=str(ROOT.parent / "shared/datasets/ml-1m-paper"))
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--literal-steps", type=int, default=2)
+    parser.add_argument(
+        "--cost",
+        nargs=3,
+        type=int,
+        metavar=("MU", "BATCH", "ITEMS"),
+        help="print the step's FLOPs and bytes at these shapes (pool 800 and 0) and the GEMM "
+        "rate, and stop: e.g. --cost 2000 1024 17770 for the Netflix-shaped rows",
+    )
     args = parser.parse_args()
+    if args.cost:
+        for pool in (800, 0):
+            cost = step_cost(*args.cost, pool=pool)
+            print(
+                f"μ, batch, items = {args.cost}, pool {pool}: {cost['flops'] / 1e12:.3f} TFLOP, "
+                f"{cost['bytes'] / 1e9:.1f} GB a step"
+            )
+        print(f"gemm_gflops_float32          {gemm_gflops():.0f}")
+        return
     cfg = OmegaConf.create({"name": "ml-1m-paper", "format": "paper_split", "path": args.path})
     split = prepare(cfg)
     targets = jnp.asarray(split.train.toarray())
