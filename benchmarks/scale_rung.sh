@@ -13,7 +13,15 @@
 # the project's environment active (infrec-train on PATH).
 set -euo pipefail
 
+for tool in infrec-train /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "$tool not found: activate the project's environment (README, set-up) and install GNU time" >&2; exit 2; }
+done
+
 OUT=${1:-outputs/scale/rung-$(date +%Y%m%d-%H%M%S)}
+if [[ -e $OUT && ! -d $OUT ]] || [[ -d $OUT && -n $(ls -A "$OUT") ]]; then
+  echo "$OUT: already exists; name a new folder (the rung writes its runs there)" >&2
+  exit 2
+fi
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 S="dataset=netflix_synthetic_small runtime.memory_gb=20 logger=none paths.support_dir=$OUT/supports"
